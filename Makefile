@@ -1,0 +1,51 @@
+# Plinth: two commands on a fresh machine — `make preview` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ENV ?= local
+STAMP := $(VENV)/.installed
+
+.PHONY: help install preview synth graph test lint typecheck unit docs bench clean
+
+help:
+	@echo "make preview   create the virtualenv, install, synthesize the '$(ENV)' environment"
+	@echo "make test      lint, type-check and run the test suite"
+	@echo "make bench     wall time and peak memory of plinth synth per environment"
+	@echo "make docs      regenerate docs/configuration.md from the config models"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+preview: $(STAMP)
+	$(BIN)/plinth synth $(ENV)
+
+synth: preview
+
+graph: $(STAMP)
+	$(BIN)/plinth graph $(ENV)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy plinth stacks components addons
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+docs: $(STAMP)
+	$(BIN)/python -m plinth.reference > docs/configuration.md
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_synth.py
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache

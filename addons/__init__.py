@@ -1,0 +1,1 @@
+"""Optional components, switched on per environment (none yet)."""
