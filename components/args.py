@@ -1,0 +1,53 @@
+"""Argument models shared by every component: the frozen, typed base and common pieces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$"
+
+
+class FrozenModel(BaseModel):
+    """Base of every Plinth model: immutable, and unknown keys are errors, never ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ComponentArgs(FrozenModel):
+    """What every component takes: whether the environment deploys it at all."""
+
+    enabled: bool = Field(True, description="false leaves the component out of the environment.")
+
+
+class ChartArgs(ComponentArgs):
+    """A component that wraps a Helm chart: typed options plus an escape hatch."""
+
+    values_override: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Deep-merged over the chart values Plinth renders (maps merge, lists replace): "
+            "the escape hatch for any chart setting not typed here. Keys must exist in the "
+            "pinned chart's values."
+        ),
+    )
+
+
+class ContainerResources(FrozenModel):
+    """CPU and memory requests and limits of one container, as Kubernetes quantities."""
+
+    cpu_request: str = Field("100m", pattern=QUANTITY, description="CPU the scheduler reserves.")
+    memory_request: str = Field("128Mi", pattern=QUANTITY, description="Memory reserved.")
+    cpu_limit: str = Field("1", pattern=QUANTITY, description="CPU the container may burst to.")
+    memory_limit: str = Field(
+        "512Mi", pattern=QUANTITY, description="Memory above which the container is killed."
+    )
+
+    def to_kubernetes(self) -> dict[str, dict[str, str]]:
+        """The `resources` block of a container spec."""
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }

@@ -1,0 +1,1 @@
+"""The Pulumi program: typed configuration, targets, and the composition in `__main__.py`."""

@@ -1,0 +1,225 @@
+"""The typed configuration of one environment, and its loader.
+
+Configuration lives in `environments/Pulumi.<env>.yaml` under the `plinth` namespace, one
+structured value per top-level key (`plinth:cluster`, `plinth:spark_operator`, ...). It is
+parsed once into the frozen `PlatformConfig`, from three layers with one merge rule
+(maps merge recursively, lists replace):
+
+1. component defaults: the defaults of each model below;
+2. tier defaults: `stacks/tiers.py`, chosen by `plinth:tier` (dev, staging, prod);
+3. the stack file.
+
+Any error becomes a `ConfigError` whose message is one line naming the key path, the value
+received, what is allowed and how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import pulumi
+from pulumi.runtime import config as pulumi_config
+from pydantic import Field, StringConstraints, ValidationError, model_validator
+
+from components.args import DNS_LABEL, FrozenModel
+from components.jobs_namespace import JobsNamespaceArgs
+from components.merge import deep_merge
+from components.spark_operator import SparkOperatorArgs
+from components.training_operator import TrainingOperatorArgs
+from stacks.tiers import TIER_DEFAULTS
+
+NAMESPACE = "plinth"
+Tier = Literal["dev", "staging", "prod"]
+LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+SUPPORTED_KUBERNETES = tuple(f"1.{minor}" for minor in range(30, 38))
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, explained in one line."""
+
+
+class Ownership(FrozenModel):
+    """Who owns the environment and pays for it; set as labels on every object."""
+
+    owner: str = Field(pattern=LABEL_VALUE, description="Owning team, e.g. ml-platform.")
+    cost_centre: str = Field(pattern=LABEL_VALUE, description="Cost centre billed, e.g. cc-4711.")
+
+
+class NodePool(FrozenModel):
+    """A group of identical nodes. `accelerator: nvidia` makes it a GPU pool: its nodes
+    carry the GPU taint and labels, so only pods that ask for GPUs land there."""
+
+    accelerator: Literal["none", "nvidia"] = Field(
+        "none", description="'nvidia' for GPU nodes: tainted nvidia.com/gpu=true:NoSchedule."
+    )
+    instance_types: tuple[str, ...] = Field(
+        (),
+        description="Machine types, most preferred first (informative on existing clusters).",
+    )
+    min_size: int = Field(0, ge=0, description="0 lets the pool scale to zero when idle.")
+    max_size: int = Field(1, ge=1, description="Upper bound the autoscaler may reach.")
+    capacity: Literal["on-demand", "spot"] = Field(
+        "on-demand", description="'spot' trades interruptions for price."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra node labels, on top of those Plinth derives."
+    )
+
+    @model_validator(mode="after")
+    def _min_within_max(self) -> NodePool:
+        if self.min_size > self.max_size:
+            raise ValueError(
+                f"min_size {self.min_size} is above max_size {self.max_size}: "
+                "lower min_size or raise max_size"
+            )
+        return self
+
+
+class GpuNodeConventions(FrozenModel):
+    """How the existing cluster marks its GPU nodes (Plinth's own convention by default)."""
+
+    node_selector: dict[str, str] = Field(
+        default_factory=lambda: {"plinth.io/accelerator": "nvidia"},
+        description="Labels every GPU node carries; GPU pods select nodes by them.",
+    )
+    taint_key: str = Field("nvidia.com/gpu", description="Key of the taint on GPU nodes.")
+    taint_value: str = Field("true", description="Value of that taint.")
+
+
+class ExistingCluster(FrozenModel):
+    """A cluster Plinth does not create: on-prem, kind, k3d, minikube. Reached through a
+    kubeconfig context; its version and GPU conventions are stated here."""
+
+    target: Literal["existing"] = Field(description="Which target builds the cluster.")
+    context: str | None = Field(
+        None, description="kubeconfig context to deploy to; unset uses the current context."
+    )
+    kubeconfig: str | None = Field(
+        None, description="Path of the kubeconfig file; unset uses $KUBECONFIG or ~/.kube/config."
+    )
+    kubernetes_version: Literal[SUPPORTED_KUBERNETES] = Field(  # type: ignore[valid-type]
+        description="Minor version the cluster runs, e.g. '1.33'; objects are validated against it."
+    )
+    default_storage_class: str = Field(
+        "standard",
+        description="StorageClass for volumes ('standard' on kind, 'local-path' on k3d).",
+    )
+    gpu: GpuNodeConventions = Field(
+        default_factory=GpuNodeConventions, description="How GPU nodes are labelled and tainted."
+    )
+
+
+class PlatformConfig(FrozenModel):
+    """Everything one environment deploys. Each field is one `plinth:<field>` config key."""
+
+    tier: Tier = Field(description="dev, staging or prod: picks the tier defaults and policy.")
+    ownership: Ownership = Field(description="Owner and cost centre, set as labels everywhere.")
+    cluster: ExistingCluster = Field(description="The cluster target and its facts.")
+    node_pools: dict[Annotated[str, StringConstraints(pattern=DNS_LABEL)], NodePool] = Field(
+        default_factory=dict,
+        description="Node pools keyed by a stable name; renaming a key replaces the pool.",
+    )
+    jobs: JobsNamespaceArgs = Field(
+        default_factory=JobsNamespaceArgs, description="The shared namespace jobs run in."
+    )
+    spark_operator: SparkOperatorArgs = Field(
+        default_factory=SparkOperatorArgs, description="Kubeflow Spark operator."
+    )
+    training_operator: TrainingOperatorArgs = Field(
+        default_factory=TrainingOperatorArgs, description="Kubeflow training operator."
+    )
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> PlatformConfig:
+        if self.tier == "prod":
+            for key in ("spark_operator", "training_operator"):
+                if getattr(self, key).example:
+                    raise ValueError(
+                        f"{key}.example is true in a prod environment: examples are smoke "
+                        f"tests for dev and staging; set plinth:{key}.example to false"
+                    )
+        gpu_pools = [name for name, pool in self.node_pools.items() if pool.accelerator == "nvidia"]
+        if self.jobs.quota.gpus == 0 and gpu_pools and self.training_operator.example:
+            raise ValueError(
+                "jobs.quota.gpus is 0 but the training example asks for a GPU on pool "
+                f"{gpu_pools[0]!r}: raise plinth:jobs.quota.gpus or set "
+                "plinth:training_operator.example to false"
+            )
+        return self
+
+    @property
+    def gpu_pools(self) -> dict[str, NodePool]:
+        """The node pools whose nodes carry NVIDIA GPUs, sorted by name."""
+        return {n: p for n, p in sorted(self.node_pools.items()) if p.accelerator == "nvidia"}
+
+
+def parse_config_value(raw: str) -> Any:
+    """A Pulumi config value as the program sees it: structured values arrive as JSON text."""
+    stripped = raw.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def read_stack_config() -> PlatformConfig:
+    """The configuration of the running stack (`pulumi up`, or `plinth synth` under mocks)."""
+    prefix = f"{NAMESPACE}:"
+    values = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
+    plinth_values = {
+        key.removeprefix(prefix): parse_config_value(value)
+        for key, value in sorted(values.items())
+        if key.startswith(prefix)
+    }
+    return load_platform_config(plinth_values, source=f"stack {pulumi.get_stack()}")
+
+
+def load_platform_config(plinth_values: Mapping[str, Any], *, source: str) -> PlatformConfig:
+    """Validate the `plinth:` keys of one environment (key without namespace -> value).
+
+    `source` names where the values came from (a file, the stack) for error messages.
+    """
+    allowed = sorted(PlatformConfig.model_fields)
+    unknown = sorted(set(plinth_values) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{source}: plinth:{unknown[0]}: unknown setting; allowed: {', '.join(allowed)} "
+            "(fix the spelling or remove it)"
+        )
+    tier = plinth_values.get("tier")
+    if not isinstance(tier, str) or tier not in TIER_DEFAULTS:
+        raise ConfigError(
+            f"{source}: plinth:tier: got {tier!r}; must be one of dev, staging, prod "
+            "(set plinth:tier in the stack file)"
+        )
+    layered = deep_merge(TIER_DEFAULTS[tier], plinth_values)
+    try:
+        return PlatformConfig.model_validate(layered)
+    except ValidationError as error:
+        raise ConfigError(_one_line(error, source)) from None
+
+
+def _one_line(error: ValidationError, source: str) -> str:
+    first = error.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in first["loc"])
+    key = f"plinth:{location}" if location else "plinth"
+    message = first["msg"].removeprefix("Value error, ")
+    received = json.dumps(first.get("input"), sort_keys=True, default=str)
+    if len(received) > 80:
+        received = received[:77] + "..."
+    hint = _HINTS.get(first["type"], "")
+    more = error.error_count() - 1
+    suffix = f" (+{more} more)" if more else ""
+    return f"{source}: {key}: {message}; got {received}{hint}{suffix}"
+
+
+_HINTS = {
+    "extra_forbidden": " (unknown key: fix the spelling or remove it; see docs/configuration.md)",
+    "missing": " (add this key to the stack file; see docs/configuration.md)",
+    "literal_error": " (use one of the allowed values)",
+    "string_pattern_mismatch": " (change the value to match the pattern)",
+}

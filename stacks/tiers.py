@@ -1,0 +1,28 @@
+"""Tier defaults: what dev, staging and prod change from the component defaults.
+
+The stack file is merged on top (maps merge recursively, lists replace), so a stack file
+only states how it differs from its tier.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {
+        "jobs": {"pod_security": "restricted", "quota": {"cpu": "16", "memory": "64Gi", "gpus": 1}},
+        "spark_operator": {"example": True},
+        "training_operator": {"example": True},
+    },
+    "staging": {
+        "jobs": {"quota": {"cpu": "64", "memory": "256Gi", "gpus": 4}},
+        "spark_operator": {"example": True},
+        "training_operator": {"example": True},
+    },
+    "prod": {
+        # Two replicas with leader election keep job submission working through a node drain.
+        "jobs": {"quota": {"cpu": "256", "memory": "1Ti", "gpus": 16, "pods": 500}},
+        "spark_operator": {"controller_replicas": 2, "webhook_replicas": 2, "example": False},
+        "training_operator": {"replicas": 2, "example": False},
+    },
+}
