@@ -1,0 +1,1 @@
+"""Plinth's core components: one `pulumi.ComponentResource` per module."""

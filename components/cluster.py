@@ -1,0 +1,74 @@
+"""The cluster handle every component receives, whatever target built it.
+
+A target (`stacks/existing.py` now; EKS and AKS later) turns its configuration into a
+`Cluster`: the Kubernetes provider to deploy through and the facts components need to
+render correct objects (Kubernetes version, how GPU nodes are tainted and labelled,
+storage classes, the labels every object carries). Components never look at the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+GPU_RESOURCE = "nvidia.com/gpu"
+
+
+@dataclass(frozen=True)
+class Taint:
+    """A node taint; pods tolerate it with `toleration()`."""
+
+    key: str
+    value: str
+    effect: str
+
+    def toleration(self) -> dict[str, str]:
+        """The pod toleration that matches exactly this taint."""
+        return {"key": self.key, "operator": "Equal", "value": self.value, "effect": self.effect}
+
+
+@dataclass(frozen=True)
+class GpuScheduling:
+    """How pods reach GPU nodes: the nodes' taint and the labels that select them."""
+
+    taint: Taint
+    node_selector: Mapping[str, str]
+
+    def pod_placement(self) -> dict[str, object]:
+        """`nodeSelector` and `tolerations` for a pod spec that must land on a GPU node."""
+        return {
+            "nodeSelector": dict(sorted(self.node_selector.items())),
+            "tolerations": [self.taint.toleration()],
+        }
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A Kubernetes cluster ready to receive components.
+
+    `provider` is the Kubernetes provider every child resource uses; `gpu` is None when
+    the environment declares no GPU node pool.
+    """
+
+    name: str
+    provider: k8s.Provider
+    kubernetes_version: str
+    default_storage_class: str
+    gpu: GpuScheduling | None
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def resource_options(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        """Options for a component's children: parented to it, deployed to this cluster."""
+        return pulumi.ResourceOptions(parent=parent, provider=self.provider)
+
+    def metadata(self, name: str, namespace: str | None = None, **labels: str) -> dict[str, object]:
+        """Object metadata carrying the platform labels plus `labels`."""
+        merged = {**self.labels, **labels}
+        metadata: dict[str, object] = {"name": name, "labels": dict(sorted(merged.items()))}
+        if namespace is not None:
+            metadata["namespace"] = namespace
+        return metadata
