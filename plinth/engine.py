@@ -1,0 +1,136 @@
+"""The offline engine: runs the real program under Pulumi's mock engine and records it.
+
+Pulumi's `MockMonitor` hands a mock only a resource's type, name and inputs. Plinth's
+`RecordingMonitor` also keeps what the engine would see in the registration request:
+parent, dependencies, provider, `protect`, `retain_on_delete`, aliases. Values only the
+cloud would know come back as deterministic placeholders, so a plan is the same on every
+run and every machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks, settings
+
+from plinth.environments import Environment
+
+# Markers of Pulumi's property wire format (sdk/python/lib/pulumi/runtime/rpc.py).
+SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 (a marker, not a secret)
+RESOURCE_SIGNATURE = "5cf8f73096256a8f31e491e813e4eb8e"
+UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+class PlaceholderMocks(mocks.Mocks):
+    """Answers every registration with its inputs plus deterministic cloud-side values."""
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        metadata = state.get("metadata")
+        if args.typ.startswith("kubernetes:") and isinstance(metadata, dict):
+            # The API server would assign these; components may read them.
+            state["metadata"] = {"name": args.name, **metadata, "uid": f"uid-{args.name}"}
+        return f"{args.name}-id", state
+
+    def call(self, args: mocks.MockCallArgs)  # noqa: ARG002 (no invoke is answered) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        return {}, []
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """A mock monitor that keeps every registration request as a plan entry."""
+
+    def __init__(self, mock: mocks.Mocks) -> None:
+        super().__init__(mock)
+        self.entries: list[dict[str, Any]] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != STACK_TYPE:
+            self.entries.append(plan_entry(request, response.urn))
+        return response
+
+
+def plan_entry(request: Any, urn: str) -> dict[str, Any]:
+    """One resource of the plan, from its registration request."""
+    return {
+        "urn": urn,
+        "type": request.type,
+        "name": request.name,
+        "parent": request.parent,
+        "custom": request.custom,
+        "remote": request.remote,
+        "provider": request.provider,
+        "providers": dict(sorted(request.providers.items())),
+        "dependencies": sorted(set(request.dependencies)),
+        "protect": request.protect,
+        "retain_on_delete": request.retainOnDelete,
+        "delete_before_replace": request.deleteBeforeReplace,
+        "ignore_changes": sorted(request.ignoreChanges),
+        "replace_on_changes": sorted(request.replaceOnChanges),
+        "aliases": sorted(
+            [
+                *request.aliasURNs,
+                *(
+                    json_format.MessageToJson(a, sort_keys=True, indent=None)
+                    for a in request.aliases
+                ),
+            ]
+        ),
+        "inputs": clean_value(json_format.MessageToDict(request.object)),
+    }
+
+
+def clean_value(value: Any) -> Any:
+    """Wire-format properties as plain data: secrets masked, references by URN, ints whole."""
+    if isinstance(value, dict):
+        signature = value.get(SIGNATURE_KEY)
+        if signature == SECRET_SIGNATURE:
+            return "[secret]"
+        if signature == RESOURCE_SIGNATURE:
+            return {"$resource": value.get("urn", "")}
+        return {key: clean_value(child) for key, child in sorted(value.items())}
+    if isinstance(value, list):
+        return [clean_value(child) for child in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value == UNKNOWN_VALUE:
+        return "[unknown]"
+    return value
+
+
+def run_program(root: Path, environment: Environment) -> list[dict[str, Any]]:
+    """Run `stacks/__main__.py` for `environment` under mocks; the plan entries, by URN."""
+    settings.reset_options()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    mock = PlaceholderMocks()
+    monitor = RecordingMonitor(mock)
+    pulumi.runtime.set_mocks(
+        mock, project="plinth", stack=environment.name, preview=False, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(dict(environment.pulumi_config), list(environment.secret_keys))
+    program = str(root / "stacks" / "__main__.py")
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def run() -> None:
+        runpy.run_path(program, run_name="__main__")
+
+    run()
+    return sorted(monitor.entries, key=lambda entry: str(entry["urn"]))
+
+
+def kubernetes_objects(entries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The concrete Kubernetes objects of a plan (typed resources and custom resources)."""
+    objects = []
+    for entry in entries:
+        inputs = entry["inputs"]
+        if entry["custom"] and entry["type"].startswith("kubernetes:") and "kind" in inputs:
+            objects.append(inputs)
+    return objects

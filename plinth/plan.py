@@ -1,0 +1,111 @@
+"""Writing a plan to disk and summarising it.
+
+`DIR/plan.json` lists every resource (sorted by URN) with its inputs and options;
+`DIR/manifests/<namespace>/<kind>-<name>.yaml` holds each Kubernetes object (cluster-scoped
+objects under `_cluster/`). Everything is written in a canonical form (keys sorted,
+integers whole) so that the same environment gives byte-identical files. The directory is
+built beside the target and swapped in at the end: a failed run leaves the last plan intact.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from plinth.engine import kubernetes_objects
+
+PLAN_VERSION = 1
+HEAD_KEYS = ("apiVersion", "kind", "metadata")
+
+
+def plan_document(environment: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The plan as written to plan.json."""
+    return {"plan_version": PLAN_VERSION, "environment": environment, "resources": list(entries)}
+
+
+def write_plan(out_dir: Path, document: Mapping[str, Any]) -> None:
+    """Write plan.json and manifests/ into `out_dir`, replacing its previous contents whole."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        (staging / "plan.json").write_text(
+            json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+            encoding="utf-8",
+        )
+        for relative, obj in sorted(manifest_files(document["resources"]).items()):
+            path = staging / "manifests" / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(render_manifest(obj), encoding="utf-8")
+        _swap_in(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    retired = out_dir.with_name(f".{out_dir.name}-retired")
+    shutil.rmtree(retired, ignore_errors=True)
+    if out_dir.exists():
+        out_dir.rename(retired)
+    staging.rename(out_dir)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def manifest_files(entries: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Relative file path -> Kubernetes object, for every object in the plan."""
+    files: dict[str, dict[str, Any]] = {}
+    for obj in kubernetes_objects(list(entries)):
+        metadata = obj.get("metadata", {})
+        folder = metadata.get("namespace") or "_cluster"
+        relative = f"{folder}/{obj['kind'].lower()}-{metadata.get('name', 'unnamed')}.yaml"
+        if relative in files:
+            group = obj["apiVersion"].split("/")[0].replace(".", "-")
+            relative = relative.replace(".yaml", f".{group}.yaml")
+        files[relative] = obj
+    return files
+
+
+def render_manifest(obj: Mapping[str, Any]) -> str:
+    """One object as YAML: apiVersion, kind, metadata first, then the rest sorted."""
+    ordered = {key: obj[key] for key in HEAD_KEYS if key in obj}
+    ordered.update({key: obj[key] for key in sorted(obj) if key not in HEAD_KEYS})
+    return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False, width=100)
+
+
+def component_of(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """URN -> URN of its top-level Plinth component (itself for a top-level resource)."""
+    parents = {entry["urn"]: entry["parent"] for entry in entries}
+    roots: dict[str, str] = {}
+    for urn in parents:
+        current = urn
+        while parents[current] in parents:
+            current = parents[current]
+        roots[urn] = current
+    return roots
+
+
+def summary_rows(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, int]]:
+    """(top-level name, its type, resources it holds including itself), in plan order."""
+    by_urn = {entry["urn"]: entry for entry in entries}
+    counts = Counter(component_of(entries).values())
+    return [(by_urn[urn]["name"], by_urn[urn]["type"], counts[urn]) for urn in sorted(counts)]
+
+
+def format_summary(environment: str, entries: Sequence[Mapping[str, Any]], out_dir: Path) -> str:
+    """The table `plinth synth` prints."""
+    rows = summary_rows(entries)
+    width = max(len(name) for name, _, _ in rows)
+    type_width = max(len(kind) for _, kind, _ in rows)
+    lines = [f"{'component':<{width}}  {'type':<{type_width}}  resources"]
+    lines += [f"{name:<{width}}  {kind:<{type_width}}  {count:>9}" for name, kind, count in rows]
+    objects = len(kubernetes_objects(list(entries)))
+    lines.append(
+        f"{environment}: {len(entries)} resources, {objects} Kubernetes objects -> {out_dir}"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Shared fixtures: the project root, the upstream schema data, and synthesized plans.
+
+Where the unmodified upstream files live is one setting: $PLINTH_UPSTREAM_DIR, default
+`../shared/upstream` beside the checkout (see ../shared/upstream/README.md).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plinth.engine import kubernetes_objects
+from plinth.environments import Environment, available, load_environment
+from plinth.synth import synthesize
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = available(ROOT)
+
+
+def upstream_dir() -> Path:
+    """The directory of upstream CRDs and chart values the tests validate against."""
+    return Path(
+        os.environ.get("PLINTH_UPSTREAM_DIR", ROOT.parent / "shared" / "upstream")
+    ).resolve()
+
+
+class SynthesizedEnvironment:
+    """One environment after `plinth synth`: its config, plan entries and output folder."""
+
+    def __init__(self, environment: Environment, out_dir: Path, entries: list[dict[str, Any]]):
+        self.environment = environment
+        self.out_dir = out_dir
+        self.entries = entries
+
+    @property
+    def objects(self) -> list[dict[str, Any]]:
+        """Every Kubernetes object of the plan."""
+        return kubernetes_objects(self.entries)
+
+    def of_type(self, type_token: str) -> list[dict[str, Any]]:
+        """Plan entries whose Pulumi type is `type_token`."""
+        return [entry for entry in self.entries if entry["type"] == type_token]
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Path:
+    path = upstream_dir()
+    if not (path / "MANIFEST.yaml").is_file():
+        pytest.fail(f"upstream schema data not found at {path}: set PLINTH_UPSTREAM_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SynthesizedEnvironment]:
+    """Every environment in environments/, synthesized once per test session."""
+    os.environ["PLINTH_PROJECT_DIR"] = str(ROOT)
+    results = {}
+    for name in ENVIRONMENTS:
+        out_dir, entries = synthesize(name, tmp_path_factory.mktemp(f"synth-{name}"))
+        results[name] = SynthesizedEnvironment(load_environment(ROOT, name), out_dir, entries)
+    return results
+
+
+@pytest.fixture(params=ENVIRONMENTS)
+def env(
+    request: pytest.FixtureRequest, synthesized: dict[str, SynthesizedEnvironment]
+) -> SynthesizedEnvironment:
+    """Each environment in turn (parametrized by name)."""
+    return synthesized[request.param]
