@@ -65,10 +65,15 @@ class Cluster:
         """Options for a component's children: parented to it, deployed to this cluster."""
         return pulumi.ResourceOptions(parent=parent, provider=self.provider)
 
-    def metadata(self, name: str, namespace: str | None = None, **labels: str) -> dict[str, object]:
+    def metadata(
+        self, name: str, namespace: str | None = None, **labels: str
+    ) -> k8s.meta.v1.ObjectMetaArgsDict:
         """Object metadata carrying the platform labels plus `labels`."""
         merged = {**self.labels, **labels}
-        metadata: dict[str, object] = {"name": name, "labels": dict(sorted(merged.items()))}
+        metadata: k8s.meta.v1.ObjectMetaArgsDict = {
+            "name": name,
+            "labels": dict(sorted(merged.items())),
+        }
         if namespace is not None:
             metadata["namespace"] = namespace
         return metadata

@@ -91,7 +91,7 @@ class JobsNamespace(pulumi.ComponentResource):
                 "limits": [
                     {
                         "type": "Container",
-                        "defaultRequest": {"cpu": "250m", "memory": "512Mi"},
+                        "default_request": {"cpu": "250m", "memory": "512Mi"},
                         "default": {"cpu": "1", "memory": "2Gi"},
                     }
                 ]
@@ -105,13 +105,13 @@ class JobsNamespace(pulumi.ComponentResource):
                 # Deny everything by default, then allow traffic within the namespace
                 # (driver <-> executors, workers <-> master), DNS, and HTTPS out: Spark
                 # drivers call the API server to start executors, jobs read object stores.
-                "podSelector": {},
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [{"podSelector": {}}]}],
+                "pod_selector": {},
+                "policy_types": ["Ingress", "Egress"],
+                "ingress": [{"from_": [{"pod_selector": {}}]}],
                 "egress": [
-                    {"to": [{"podSelector": {}}]},
+                    {"to": [{"pod_selector": {}}]},
                     {
-                        "to": [{"namespaceSelector": {}}],
+                        "to": [{"namespace_selector": {}}],
                         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                     },
                     {

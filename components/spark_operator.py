@@ -30,9 +30,9 @@ CRD_FILES = (
 )
 # What a Spark driver does in its namespace: start, watch and clean up its executors, the
 # headless service they reach it by, their config maps and on-demand volume claims.
-DRIVER_RULES = [
+DRIVER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
     {
-        "apiGroups": [""],
+        "api_groups": [""],
         "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"],
         "verbs": [
             "create",
@@ -132,7 +132,7 @@ class SparkOperator(pulumi.ComponentResource):
         k8s.rbac.v1.RoleBinding(
             f"{name}-driver",
             metadata=cluster.metadata(account, ns),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
             subjects=[{"kind": "ServiceAccount", "name": account, "namespace": ns}],
             opts=opts,
         )

@@ -40,7 +40,10 @@ class PlaceholderMocks(mocks.Mocks):
             state["metadata"] = {"name": args.name, **metadata, "uid": f"uid-{args.name}"}
         return f"{args.name}-id", state
 
-    def call(self, args: mocks.MockCallArgs)  # noqa: ARG002 (no invoke is answered) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def call(
+        self,
+        args: mocks.MockCallArgs,  # noqa: ARG002 (no invoke is answered)
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         return {}, []
 
 
@@ -52,7 +55,7 @@ class RecordingMonitor(mocks.MockMonitor):
         self.entries: list[dict[str, Any]] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != STACK_TYPE:
             self.entries.append(plan_entry(request, response.urn))
         return response
