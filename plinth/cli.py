@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from plinth.graph import write_graphs
+from plinth.graph import GraphRenderError, write_graphs
 from plinth.plan import format_summary
 from plinth.synth import synthesize
 from stacks.config import ConfigError
@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"plinth: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except GraphRenderError as error:
+        print(f"plinth: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ run and every machine.
 from __future__ import annotations
 
 import asyncio
+import gc
 import runpy
 from collections.abc import Mapping
 from pathlib import Path
@@ -112,7 +113,8 @@ def clean_value(value: Any) -> Any:
 def run_program(root: Path, environment: Environment) -> list[dict[str, Any]]:
     """Run `stacks/__main__.py` for `environment` under mocks; the plan entries, by URN."""
     settings.reset_options()
-    asyncio.set_event_loop(asyncio.new_event_loop())
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     mock = PlaceholderMocks()
     monitor = RecordingMonitor(mock)
     pulumi.runtime.set_mocks(
@@ -125,7 +127,13 @@ def run_program(root: Path, environment: Environment) -> list[dict[str, Any]]:
     def run() -> None:
         runpy.run_path(program, run_name="__main__")
 
-    run()
+    try:
+        run()
+    finally:
+        loop.close()
+        # The mock monitor's worker threads open event loops of their own; collecting them
+        # now closes them cleanly instead of noisily at interpreter exit.
+        gc.collect()
     return sorted(monitor.entries, key=lambda entry: str(entry["urn"]))
 
 

@@ -1,0 +1,286 @@
+"""`plinth graph`: a picture of one environment, drawn from its synthesized plan.
+
+Nodes are the Plinth components (type `plinth:*`) and the providers (`pulumi:providers:*`).
+Every other resource belongs to its innermost enclosing component. A component that holds
+other components (or a provider) is drawn as a box (a Mermaid subgraph, a Graphviz cluster)
+around its own node and theirs, so every edge joins two nodes in both formats.
+
+Edges: `A --> B` when a resource of A depends on a resource of B (drawn once, A != B);
+`A -.-> P`, dashed, when resources of A use provider P or depend on it. A node's label
+gives its name, its type, and for a component the number of resources inside it (every
+descendant, not counting the component itself, so one less than `plinth synth` prints,
+which counts the component too); for a provider, how many resources use it. Resources
+outside every component are not drawn.
+
+Files: `graph.mmd` (Mermaid `flowchart LR`), `graph.dot` (Graphviz) and, when Graphviz's
+`dot` is on PATH, `graph.svg`. The same plan gives byte-identical files: nodes, boxes and
+edges are sorted, and node ids derive from names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+COMPONENT_PREFIX = "plinth:"
+PROVIDER_PREFIX = "pulumi:providers:"
+DOT_TIMEOUT_S = 60
+DOT_ATTRIBUTES = (
+    "    rankdir=LR;",
+    '    graph [fontname="Helvetica"];',
+    '    node [shape=box, fontname="Helvetica"];',
+)
+MERMAID_ESCAPES = str.maketrans({"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;"})
+LEGEND = "A --> B: a resource of A depends on one of B; A -.-> P: A's resources use provider P"
+
+
+ByUrn = Mapping[str, Mapping[str, Any]]
+"""Plan entries keyed by URN."""
+
+
+class GraphRenderError(RuntimeError):
+    """Graphviz's `dot` failed or timed out while rendering graph.svg."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """A component or provider as drawn: `box` is the id of the node whose box holds it."""
+
+    node_id: str
+    name: str
+    type: str
+    count: int
+    provider: bool
+    box: str | None
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Nodes sorted by id, edges as sorted (source id, target id) pairs."""
+
+    nodes: tuple[Node, ...]
+    edges: tuple[tuple[str, str], ...]
+
+    def children(self, box: str | None) -> list[Node]:
+        """Nodes drawn directly inside `box` (None: at the top level)."""
+        return [node for node in self.nodes if node.box == box]
+
+    def provider_ids(self) -> set[str]:
+        return {node.node_id for node in self.nodes if node.provider}
+
+
+def write_graphs(out_dir: Path, entries: Sequence[Mapping[str, Any]]) -> list[Path]:
+    """Write graph.mmd, graph.dot (and graph.svg if `dot` exists) into `out_dir`."""
+    graph = build_graph(entries)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mermaid = out_dir / "graph.mmd"
+    mermaid.write_text(render_mermaid(graph), encoding="utf-8")
+    dot = out_dir / "graph.dot"
+    dot.write_text(render_dot(graph), encoding="utf-8")
+    svg = render_svg(dot)
+    return [mermaid, dot] if svg is None else [mermaid, dot, svg]
+
+
+def build_graph(entries: Sequence[Mapping[str, Any]]) -> Graph:
+    """The components, providers and aggregated edges of a plan."""
+    by_urn = {entry["urn"]: entry for entry in entries}
+    node_urns = sorted(urn for urn, entry in by_urn.items() if _is_node(entry["type"]))
+    ids = node_ids(by_urn, node_urns)
+    owner = {urn: _owner(by_urn, ids, urn) for urn in by_urn}
+    counts = _counts(by_urn, ids)
+    nodes = [
+        Node(
+            node_id=ids[urn],
+            name=by_urn[urn]["name"],
+            type=by_urn[urn]["type"],
+            count=counts[urn],
+            provider=by_urn[urn]["type"].startswith(PROVIDER_PREFIX),
+            box=_box_of(by_urn, ids, urn),
+        )
+        for urn in node_urns
+    ]
+    return Graph(
+        nodes=tuple(sorted(nodes, key=lambda node: node.node_id)),
+        edges=tuple(sorted(_edges(entries, owner, ids))),
+    )
+
+
+def provider_urn(reference: str) -> str:
+    """The provider's URN from a resource's `provider` field (`<provider urn>::<id>`)."""
+    return reference.rsplit("::", 1)[0]
+
+
+def node_ids(by_urn: ByUrn, node_urns: Sequence[str]) -> dict[str, str]:
+    """URN -> id: `c_` (component) or `p_` (provider) + the name in [A-Za-z0-9_].
+
+    Names that sanitize alike (`a-b`, `a.b`) or repeat across types get a suffix from a
+    hash of their URN, which no entry order can change.
+    """
+    bases = {urn: _base_id(by_urn[urn]) for urn in node_urns}
+    taken = Counter(bases.values())
+    return {
+        urn: base if taken[base] == 1 else f"{base}_{hashlib.sha256(urn.encode()).hexdigest()[:8]}"
+        for urn, base in bases.items()
+    }
+
+
+def _base_id(entry: Mapping[str, Any]) -> str:
+    prefix = "p_" if entry["type"].startswith(PROVIDER_PREFIX) else "c_"
+    return prefix + re.sub(r"[^A-Za-z0-9_]", "_", entry["name"])
+
+
+def _is_node(type_token: str) -> bool:
+    return type_token.startswith((COMPONENT_PREFIX, PROVIDER_PREFIX))
+
+
+def _ancestors(by_urn: ByUrn, urn: str) -> list[str]:
+    """Parents of `urn` from the nearest up, as far as the plan goes (the Stack is not in it)."""
+    chain = []
+    parent = by_urn[urn]["parent"]
+    while parent in by_urn:
+        chain.append(parent)
+        parent = by_urn[parent]["parent"]
+    return chain
+
+
+def _owner(by_urn: ByUrn, ids: Mapping[str, str], urn: str) -> str | None:
+    """Id of the node `urn` is drawn as or in: itself if a node, else its innermost component."""
+    return next((ids[each] for each in (urn, *_ancestors(by_urn, urn)) if each in ids), None)
+
+
+def _box_of(by_urn: ByUrn, ids: Mapping[str, str], urn: str) -> str | None:
+    return next((ids[each] for each in _ancestors(by_urn, urn) if each in ids), None)
+
+
+def _counts(by_urn: ByUrn, ids: Mapping[str, str]) -> Counter[str]:
+    """Node URN -> resources inside it (components) or using it (providers)."""
+    counts: Counter[str] = Counter()
+    for urn, entry in by_urn.items():
+        counts.update(each for each in _ancestors(by_urn, urn) if each in ids)
+        if entry["provider"]:
+            counts[provider_urn(entry["provider"])] += 1
+    return counts
+
+
+def _edges(
+    entries: Sequence[Mapping[str, Any]], owner: Mapping[str, str | None], ids: Mapping[str, str]
+) -> set[tuple[str, str]]:
+    edges: set[tuple[str, str]] = set()
+    for entry in entries:
+        source = owner[entry["urn"]]
+        targets = {owner.get(dependency) for dependency in entry["dependencies"]}
+        if entry["provider"]:
+            targets.add(ids.get(provider_urn(entry["provider"])))
+        if source is not None:
+            edges.update((source, each) for each in targets if each is not None and each != source)
+    return edges
+
+
+def render_mermaid(graph: Graph) -> str:
+    """The graph as a Mermaid flowchart, left to right."""
+    providers = graph.provider_ids()
+    lines = ["flowchart LR", f"    %% {LEGEND}"]
+    lines += _mermaid_nodes(graph, None, "    ")
+    lines += [
+        f"    {source} {'-.->' if target in providers else '-->'} {target}"
+        for source, target in graph.edges
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_nodes(graph: Graph, box: str | None, indent: str) -> list[str]:
+    lines = []
+    for node in graph.children(box):
+        inner = graph.children(node.node_id)
+        declaration = _mermaid_node(node)
+        if not inner:
+            lines.append(indent + declaration)
+            continue
+        lines.append(f'{indent}subgraph s_{node.node_id} ["{_mermaid_text(node.name)}"]')
+        lines.append(f"{indent}    {declaration}")
+        lines += _mermaid_nodes(graph, node.node_id, indent + "    ")
+        lines.append(f"{indent}end")
+    return lines
+
+
+def _mermaid_node(node: Node) -> str:
+    label = "<br/>".join(_mermaid_text(line) for line in _label_lines(node))
+    return f'{node.node_id}{{{{"{label}"}}}}' if node.provider else f'{node.node_id}["{label}"]'
+
+
+def _mermaid_text(text: str) -> str:
+    return (
+        text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    )
+
+
+def _label_lines(node: Node) -> tuple[str, str, str]:
+    resources = f"{node.count} resource{'' if node.count == 1 else 's'}"
+    return node.name, node.type, f"used by {resources}" if node.provider else resources
+
+
+def render_dot(graph: Graph) -> str:
+    """The graph in Graphviz's dot language, left to right."""
+    providers = graph.provider_ids()
+    lines = ["digraph plinth {", *DOT_ATTRIBUTES]
+    lines += _dot_nodes(graph, None, "    ")
+    lines += [
+        f'    "{source}" -> "{target}"{" [style=dashed]" if target in providers else ""};'
+        for source, target in graph.edges
+    ]
+    return "\n".join([*lines, "}"]) + "\n"
+
+
+def _dot_nodes(graph: Graph, box: str | None, indent: str) -> list[str]:
+    lines = []
+    for node in graph.children(box):
+        inner = graph.children(node.node_id)
+        declaration = _dot_node(node)
+        if not inner:
+            lines.append(indent + declaration)
+            continue
+        lines.append(f'{indent}subgraph "cluster_{node.node_id}" {{')
+        lines.append(f'{indent}    label="{_dot_text(node.name)}";')
+        lines.append(f"{indent}    {declaration}")
+        lines += _dot_nodes(graph, node.node_id, indent + "    ")
+        lines.append(f"{indent}}}")
+    return lines
+
+
+def _dot_node(node: Node) -> str:
+    label = r"\n".join(_dot_text(line) for line in _label_lines(node))
+    shape = ", shape=hexagon" if node.provider else ""
+    return f'"{node.node_id}" [label="{label}"{shape}];'
+
+
+def _dot_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def render_svg(dot_file: Path) -> Path | None:
+    """Render `dot_file` to SVG beside it with Graphviz, if installed; None if not."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return None
+    svg = dot_file.with_suffix(".svg")
+    command = [dot, "-Tsvg", "-o", str(svg), str(dot_file)]
+    try:
+        # Fixed argv: the executable found on PATH and paths this module chose.
+        result = subprocess.run(  # noqa: S603
+            command, capture_output=True, text=True, timeout=DOT_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise GraphRenderError(f"{dot} took over {DOT_TIMEOUT_S} s rendering {dot_file}") from None
+    if result.returncode != 0:
+        detail = " ".join(result.stderr.split()) or "no message"
+        raise GraphRenderError(
+            f"{dot} failed (exit {result.returncode}) rendering {dot_file}: {detail}"
+        )
+    return svg
