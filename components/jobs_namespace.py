@@ -9,14 +9,13 @@ the namespace and its fences.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from components.args import DNS_LABEL, QUANTITY, ComponentArgs, FrozenModel
 from components.cluster import GPU_RESOURCE, Cluster
+from components.pod_security import PodSecurityLevel, namespace_labels
 
 
 class JobsQuota(FrozenModel):
@@ -32,7 +31,7 @@ class JobsNamespaceArgs(ComponentArgs):
     """Settings of the shared jobs namespace."""
 
     name: str = Field("ml-jobs", pattern=DNS_LABEL, description="Namespace name.")
-    pod_security: Literal["restricted", "baseline"] = Field(
+    pod_security: PodSecurityLevel = Field(
         "restricted",
         description="Pod Security Admission level enforced; 'restricted' is the safe default.",
     )
@@ -57,12 +56,8 @@ class JobsNamespace(pulumi.ComponentResource):
         super().__init__("plinth:workloads:JobsNamespace", name, None, opts)
         child = cluster.resource_options(self)
         ns = args.name
-        pod_security = {
-            f"pod-security.kubernetes.io/{mode}": args.pod_security
-            for mode in ("enforce", "audit", "warn")
-        }
         self.namespace = k8s.core.v1.Namespace(
-            name, metadata=cluster.metadata(ns, **pod_security), opts=child
+            name, metadata=cluster.metadata(ns, **namespace_labels(args.pod_security)), opts=child
         )
         self.namespace_name = ns
         in_namespace = pulumi.ResourceOptions.merge(

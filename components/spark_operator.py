@@ -22,6 +22,7 @@ from components.cluster import Cluster
 from components.crds import install_crds
 from components.jobs_namespace import JobsNamespace
 from components.merge import deep_merge
+from components.pod_security import RESTRICTED_CONTAINER
 
 CRD_FILES = (
     "sparkoperator.k8s.io_sparkapplications.yaml",
@@ -46,14 +47,6 @@ DRIVER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
         ],
     }
 ]
-RESTRICTED_CONTAINER = {
-    "allowPrivilegeEscalation": False,
-    "capabilities": {"drop": ["ALL"]},
-    "privileged": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 
 
 class SparkOperatorArgs(ChartArgs):

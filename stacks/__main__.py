@@ -1,0 +1,33 @@
+"""Plinth's Pulumi program: one environment's platform, composed from its configuration.
+
+Run by `pulumi up -s <env>` (Pulumi.yaml points here) and by `plinth synth <env>` under
+Pulumi's mock engine. It only composes: each piece is a component in `components/`.
+"""
+
+import pulumi
+
+from components.jobs_namespace import JobsNamespace
+from components.spark_operator import SparkOperator
+from components.training_operator import TrainingOperator
+from stacks.config import ConfigError, read_stack_config
+from stacks.targets import connect_cluster
+
+try:
+    config = read_stack_config()
+except ConfigError as error:
+    raise pulumi.RunError(str(error)) from None
+
+environment = pulumi.get_stack()
+cluster = connect_cluster(environment, config)
+jobs = JobsNamespace(f"{environment}-jobs", config.jobs, cluster=cluster)
+if config.spark_operator.enabled:
+    SparkOperator(
+        f"{environment}-spark", config.spark_operator, cluster=cluster, jobs_namespace=jobs
+    )
+if config.training_operator.enabled:
+    TrainingOperator(
+        f"{environment}-training", config.training_operator, cluster=cluster, jobs_namespace=jobs
+    )
+
+pulumi.export("jobs_namespace", jobs.namespace_name)
+pulumi.export("kubernetes_version", cluster.kubernetes_version)
