@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy plinth stacks components addons
+	$(BIN)/mypy plinth stacks components addons tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest

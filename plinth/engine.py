@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import runpy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +137,7 @@ def run_program(root: Path, environment: Environment) -> list[dict[str, Any]]:
     return sorted(monitor.entries, key=lambda entry: str(entry["urn"]))
 
 
-def kubernetes_objects(entries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def kubernetes_objects(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The concrete Kubernetes objects of a plan (typed resources and custom resources)."""
     objects = []
     for entry in entries:

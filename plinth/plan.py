@@ -60,7 +60,7 @@ def _swap_in(staging: Path, out_dir: Path) -> None:
 def manifest_files(entries: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """Relative file path -> Kubernetes object, for every object in the plan."""
     files: dict[str, dict[str, Any]] = {}
-    for obj in kubernetes_objects(list(entries)):
+    for obj in kubernetes_objects(entries):
         metadata = obj.get("metadata", {})
         folder = metadata.get("namespace") or "_cluster"
         relative = f"{folder}/{obj['kind'].lower()}-{metadata.get('name', 'unnamed')}.yaml"
@@ -104,7 +104,7 @@ def format_summary(environment: str, entries: Sequence[Mapping[str, Any]], out_d
     type_width = max(len(kind) for _, kind, _ in rows)
     lines = [f"{'component':<{width}}  {'type':<{type_width}}  resources"]
     lines += [f"{name:<{width}}  {kind:<{type_width}}  {count:>9}" for name, kind, count in rows]
-    objects = len(kubernetes_objects(list(entries)))
+    objects = len(kubernetes_objects(entries))
     lines.append(
         f"{environment}: {len(entries)} resources, {objects} Kubernetes objects -> {out_dir}"
     )

@@ -16,6 +16,7 @@ received, what is allowed and how to fix it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -187,7 +188,8 @@ def load_platform_config(plinth_values: Mapping[str, Any], *, source: str) -> Pl
     unknown = sorted(set(plinth_values) - set(allowed))
     if unknown:
         raise ConfigError(
-            f"{source}: plinth:{unknown[0]}: unknown setting; allowed: {', '.join(allowed)} "
+            f"{source}: plinth:{_key_text(unknown[0])}: unknown setting; "
+            f"allowed: {', '.join(allowed)} "
             "(fix the spelling or remove it)"
         )
     tier = plinth_values.get("tier")
@@ -205,7 +207,7 @@ def load_platform_config(plinth_values: Mapping[str, Any], *, source: str) -> Pl
 
 def _one_line(error: ValidationError, source: str) -> str:
     first = error.errors(include_url=False)[0]
-    location = ".".join(str(part) for part in first["loc"])
+    location = ".".join(_key_text(part) for part in first["loc"])
     key = f"plinth:{location}" if location else "plinth"
     message = first["msg"].removeprefix("Value error, ")
     received = json.dumps(first.get("input"), sort_keys=True, default=str)
@@ -215,6 +217,12 @@ def _one_line(error: ValidationError, source: str) -> str:
     more = error.error_count() - 1
     suffix = f" (+{more} more)" if more else ""
     return f"{source}: {key}: {message}; got {received}{hint}{suffix}"
+
+
+def _key_text(part: str | int) -> str:
+    """A key path element as written in the file; quoted when it is not a plain name."""
+    text = str(part)
+    return text if re.fullmatch(r"[A-Za-z0-9_./-]+", text) else json.dumps(text)
 
 
 _HINTS = {
