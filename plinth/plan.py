@@ -91,10 +91,11 @@ def component_of(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 
 
 def summary_rows(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, int]]:
-    """(top-level name, its type, resources it holds including itself), in plan order."""
+    """(top-level name, its type, resources it holds including itself), sorted by name."""
     by_urn = {entry["urn"]: entry for entry in entries}
     counts = Counter(component_of(entries).values())
-    return [(by_urn[urn]["name"], by_urn[urn]["type"], counts[urn]) for urn in sorted(counts)]
+    rows = [(by_urn[urn]["name"], by_urn[urn]["type"], count) for urn, count in counts.items()]
+    return sorted(rows)
 
 
 def format_summary(environment: str, entries: Sequence[Mapping[str, Any]], out_dir: Path) -> str:
