@@ -19,15 +19,21 @@ except ConfigError as error:
 
 environment = pulumi.get_stack()
 cluster = connect_cluster(environment, config)
-jobs = JobsNamespace(f"{environment}-jobs", config.jobs, cluster=cluster)
-if config.spark_operator.enabled:
-    SparkOperator(
-        f"{environment}-spark", config.spark_operator, cluster=cluster, jobs_namespace=jobs
-    )
-if config.training_operator.enabled:
-    TrainingOperator(
-        f"{environment}-training", config.training_operator, cluster=cluster, jobs_namespace=jobs
-    )
+# Both operators run their jobs in the jobs namespace; the config loader refuses an
+# operator without it.
+if config.jobs.enabled:
+    jobs = JobsNamespace(f"{environment}-jobs", config.jobs, cluster=cluster)
+    pulumi.export("jobs_namespace", jobs.namespace_name)
+    if config.spark_operator.enabled:
+        SparkOperator(
+            f"{environment}-spark", config.spark_operator, cluster=cluster, jobs_namespace=jobs
+        )
+    if config.training_operator.enabled:
+        TrainingOperator(
+            f"{environment}-training",
+            config.training_operator,
+            cluster=cluster,
+            jobs_namespace=jobs,
+        )
 
-pulumi.export("jobs_namespace", jobs.namespace_name)
 pulumi.export("kubernetes_version", cluster.kubernetes_version)

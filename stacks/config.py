@@ -134,6 +134,12 @@ class PlatformConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> PlatformConfig:
+        for key in ("spark_operator", "training_operator"):
+            if getattr(self, key).enabled and not self.jobs.enabled:
+                raise ValueError(
+                    f"jobs.enabled is false but {key} runs its jobs there: set "
+                    f"plinth:jobs.enabled to true or plinth:{key}.enabled to false"
+                )
         if self.tier == "prod":
             for key in ("spark_operator", "training_operator"):
                 if getattr(self, key).example:

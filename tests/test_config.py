@@ -126,6 +126,15 @@ def test_examples_are_refused_in_prod() -> None:
     assert "set plinth:training_operator.example to false" in message
 
 
+def test_operators_need_the_jobs_namespace() -> None:
+    message = error_of(valid_values(jobs={"enabled": False}))
+    assert "plinth:jobs" in message
+    assert "set plinth:jobs.enabled to true" in message
+    off = {"enabled": False}
+    config = load(valid_values(jobs=off, spark_operator=off, training_operator=off))
+    assert not config.jobs.enabled
+
+
 def test_gpu_example_needs_gpu_quota() -> None:
     message = error_of(valid_values(jobs={"quota": {"gpus": 0}}))
     assert "plinth:jobs.quota.gpus" in message
