@@ -24,7 +24,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -196,18 +196,14 @@ def render_mermaid(graph: Graph) -> str:
 
 
 def _mermaid_nodes(graph: Graph, box: str | None, indent: str) -> list[str]:
-    lines = []
-    for node in graph.children(box):
-        inner = graph.children(node.node_id)
-        declaration = _mermaid_node(node)
-        if not inner:
-            lines.append(indent + declaration)
-            continue
-        lines.append(f'{indent}subgraph s_{node.node_id} ["{_mermaid_text(node.name)}"]')
-        lines.append(f"{indent}    {declaration}")
-        lines += _mermaid_nodes(graph, node.node_id, indent + "    ")
-        lines.append(f"{indent}end")
-    return lines
+    return _nested(
+        graph,
+        box,
+        indent,
+        declare=_mermaid_node,
+        open_box=lambda node: [f'subgraph s_{node.node_id} ["{_mermaid_text(node.name)}"]'],
+        close_box="end",
+    )
 
 
 def _mermaid_node(node: Node) -> str:
@@ -239,18 +235,45 @@ def render_dot(graph: Graph) -> str:
 
 
 def _dot_nodes(graph: Graph, box: str | None, indent: str) -> list[str]:
+    return _nested(
+        graph,
+        box,
+        indent,
+        declare=_dot_node,
+        open_box=lambda node: [
+            f'subgraph "cluster_{node.node_id}" {{',
+            f'    label="{_dot_text(node.name)}";',
+        ],
+        close_box="}",
+    )
+
+
+def _nested(
+    graph: Graph,
+    box: str | None,
+    indent: str,
+    *,
+    declare: Callable[[Node], str],
+    open_box: Callable[[Node], list[str]],
+    close_box: str,
+) -> list[str]:
+    """Node declarations inside `box`, a node holding others opening a box of its own."""
     lines = []
     for node in graph.children(box):
-        inner = graph.children(node.node_id)
-        declaration = _dot_node(node)
-        if not inner:
-            lines.append(indent + declaration)
+        if not graph.children(node.node_id):
+            lines.append(indent + declare(node))
             continue
-        lines.append(f'{indent}subgraph "cluster_{node.node_id}" {{')
-        lines.append(f'{indent}    label="{_dot_text(node.name)}";')
-        lines.append(f"{indent}    {declaration}")
-        lines += _dot_nodes(graph, node.node_id, indent + "    ")
-        lines.append(f"{indent}}}")
+        lines += [indent + line for line in open_box(node)]
+        lines.append(f"{indent}    {declare(node)}")
+        lines += _nested(
+            graph,
+            node.node_id,
+            indent + "    ",
+            declare=declare,
+            open_box=open_box,
+            close_box=close_box,
+        )
+        lines.append(indent + close_box)
     return lines
 
 
