@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
+import pulumi
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.merge import deep_merge
-from stacks.config import ConfigError, PlatformConfig, load_platform_config
+from stacks.config import ConfigError, PlatformConfig, load_platform_config, read_stack_config
 from stacks.tiers import TIER_DEFAULTS
 
 SOURCE = "environments/Pulumi.test.yaml"
@@ -179,3 +181,19 @@ def test_random_configuration_never_escapes_as_a_traceback(
         assert "\n" not in message
     else:
         assert isinstance(config, PlatformConfig)
+
+
+def test_the_program_reads_config_as_the_pulumi_cli_passes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under `pulumi up` the language host hands config over in $PULUMI_CONFIG (JSON)."""
+    passed = {
+        f"plinth:{key}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in valid_values().items()
+    }
+    passed["kubernetes:context"] = "ignored-by-plinth"
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(passed))
+    pulumi.runtime.set_all_config({})
+    monkeypatch.setattr(pulumi, "get_stack", lambda: "cli-stack")
+    config = read_stack_config()
+    assert config == load(valid_values())
