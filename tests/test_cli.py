@@ -10,10 +10,27 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from plinth.cli import EXIT_BAD_INPUT, main
 from plinth.environments import load_environment
+from stacks.config import ConfigError
 from tests.conftest import ROOT
+
+json_documents = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["plinth:tier", "plinth:cluster", "tier", "x:y", "secure"])
+            | st.text(max_size=6),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=10,
+)
 
 
 def write_environment(project: Path, name: str, config: object) -> None:
@@ -125,3 +142,19 @@ def test_secure_values_become_marked_secret_placeholders(tmp_path: Path) -> None
     loaded = load_environment(tmp_path, "env")
     assert loaded.secret_keys == ("kubernetes:token",)
     assert loaded.pulumi_config["kubernetes:token"] == "[secret:kubernetes:token]"
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.text(max_size=200) | st.builds(lambda c: yaml.safe_dump({"config": c}), json_documents)
+)
+def test_any_environment_file_loads_or_fails_in_one_line(tmp_path: Path, body: str) -> None:
+    write_environment(tmp_path, "fuzz", body)
+    try:
+        load_environment(tmp_path, "fuzz")
+    except ConfigError as error:
+        message = str(error)
+        assert message.startswith("environments/Pulumi.fuzz.yaml")
+        assert "\n" not in message
