@@ -21,10 +21,10 @@ from stacks.config import (
     ConfigError,
     PlatformConfig,
     load_platform_config,
-    parse_config_value,
+    plinth_values,
 )
 
-SECRET_PLACEHOLDER = "[secret]"  # noqa: S105 (what replaces a secret)
+SECRET_PLACEHOLDER = "[secret:{key}]"  # noqa: S105 (what replaces a secret)
 
 
 @dataclass(frozen=True)
@@ -89,13 +89,7 @@ def load_environment(root: Path, name: str) -> Environment:
         pulumi_config[key] = rendered
         if secret:
             secret_keys.append(key)
-    prefix = f"{NAMESPACE}:"
-    plinth_values = {
-        key.removeprefix(prefix): parse_config_value(value)
-        for key, value in pulumi_config.items()
-        if key.startswith(prefix)
-    }
-    platform = load_platform_config(plinth_values, source=source)
+    platform = load_platform_config(plinth_values(pulumi_config), source=source)
     return Environment(name, path, pulumi_config, tuple(secret_keys), platform)
 
 
@@ -113,7 +107,7 @@ def _as_pulumi_value(value: Any, key: str) -> tuple[str, bool]:
 def _replace_secure(value: Any, path: str) -> tuple[Any, bool]:
     if isinstance(value, dict):
         if set(value) == {"secure"}:
-            return f"{SECRET_PLACEHOLDER[:-1]}:{path}]", True
+            return SECRET_PLACEHOLDER.format(key=path), True
         secret = False
         result = {}
         for child_key, child in value.items():

@@ -147,11 +147,10 @@ class PlatformConfig(FrozenModel):
                         f"{key}.example is true in a prod environment: examples are smoke "
                         f"tests for dev and staging; set plinth:{key}.example to false"
                     )
-        gpu_pools = [name for name, pool in self.node_pools.items() if pool.accelerator == "nvidia"]
-        if self.jobs.quota.gpus == 0 and gpu_pools and self.training_operator.example:
+        if self.jobs.quota.gpus == 0 and self.gpu_pools and self.training_operator.example:
             raise ValueError(
                 "jobs.quota.gpus is 0 but the training example asks for a GPU on pool "
-                f"{gpu_pools[0]!r}: raise plinth:jobs.quota.gpus or set "
+                f"{next(iter(self.gpu_pools))!r}: raise plinth:jobs.quota.gpus or set "
                 "plinth:training_operator.example to false"
             )
         return self
@@ -173,16 +172,20 @@ def parse_config_value(raw: str) -> Any:
     return raw
 
 
-def read_stack_config() -> PlatformConfig:
-    """The configuration of the running stack (`pulumi up`, or `plinth synth` under mocks)."""
+def plinth_values(config: Mapping[str, str]) -> dict[str, Any]:
+    """The `plinth:` keys of a Pulumi config map, without the namespace, values parsed."""
     prefix = f"{NAMESPACE}:"
-    values = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
-    plinth_values = {
+    return {
         key.removeprefix(prefix): parse_config_value(value)
-        for key, value in sorted(values.items())
+        for key, value in sorted(config.items())
         if key.startswith(prefix)
     }
-    return load_platform_config(plinth_values, source=f"stack {pulumi.get_stack()}")
+
+
+def read_stack_config() -> PlatformConfig:
+    """The configuration of the running stack (`pulumi up`, or `plinth synth` under mocks)."""
+    config = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
+    return load_platform_config(plinth_values(config), source=f"stack {pulumi.get_stack()}")
 
 
 def load_platform_config(plinth_values: Mapping[str, Any], *, source: str) -> PlatformConfig:
