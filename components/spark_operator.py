@@ -23,6 +23,7 @@ from components.crds import install_crds
 from components.jobs_namespace import JobsNamespace
 from components.merge import deep_merge
 from components.pod_security import RESTRICTED_CONTAINER
+from components.rbac import grant
 
 CRD_FILES = (
     "sparkoperator.k8s.io_sparkapplications.yaml",
@@ -119,14 +120,14 @@ class SparkOperator(pulumi.ComponentResource):
         service_account = k8s.core.v1.ServiceAccount(
             f"{name}-driver", metadata=cluster.metadata(account, ns), opts=opts
         )
-        k8s.rbac.v1.Role(
-            f"{name}-driver", metadata=cluster.metadata(account, ns), rules=DRIVER_RULES, opts=opts
-        )
-        k8s.rbac.v1.RoleBinding(
+        grant(
             f"{name}-driver",
-            metadata=cluster.metadata(account, ns),
-            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
-            subjects=[{"kind": "ServiceAccount", "name": account, "namespace": ns}],
+            cluster=cluster,
+            role_name=account,
+            rules=DRIVER_RULES,
+            account=account,
+            account_namespace=ns,
+            role_namespace=ns,
             opts=opts,
         )
         return service_account

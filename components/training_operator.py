@@ -35,6 +35,7 @@ from components.pod_security import (
     RESTRICTED_CONTAINER_ARGS,
     namespace_labels,
 )
+from components.rbac import grant
 
 
 class TrainingOperatorArgs(ComponentArgs):
@@ -221,56 +222,36 @@ class TrainingOperator(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
     ) -> list[pulumi.Resource]:
         ns = args.namespace
-        account: k8s.rbac.v1.SubjectArgsDict = {
-            "kind": "ServiceAccount",
-            "name": OPERATOR,
-            "namespace": ns,
-        }
         created: list[pulumi.Resource] = [
             k8s.core.v1.ServiceAccount(
                 f"{name}-controller",
                 metadata=cluster.metadata(OPERATOR, ns, **APP_LABEL),
                 opts=opts,
             ),
-            k8s.rbac.v1.ClusterRole(
+            *grant(
                 f"{name}-controller",
-                metadata=cluster.metadata(OPERATOR),
+                cluster=cluster,
+                role_name=OPERATOR,
                 rules=OPERATOR_RULES,
+                role_namespace=None,
+                account=OPERATOR,
+                account_namespace=ns,
                 opts=opts,
-            ),
-            k8s.rbac.v1.ClusterRoleBinding(
-                f"{name}-controller",
-                metadata=cluster.metadata(OPERATOR, **APP_LABEL),
-                role_ref={
-                    "api_group": "rbac.authorization.k8s.io",
-                    "kind": "ClusterRole",
-                    "name": OPERATOR,
-                },
-                subjects=[account],
-                opts=opts,
+                labels=APP_LABEL,
             ),
         ]
         if leader_election(args):
-            role = f"{OPERATOR}-leader-election"
-            created += [
-                k8s.rbac.v1.Role(
-                    f"{name}-leader-election",
-                    metadata=cluster.metadata(role, ns, **APP_LABEL),
-                    rules=LEADER_ELECTION_RULES,
-                    opts=opts,
-                ),
-                k8s.rbac.v1.RoleBinding(
-                    f"{name}-leader-election",
-                    metadata=cluster.metadata(role, ns, **APP_LABEL),
-                    role_ref={
-                        "api_group": "rbac.authorization.k8s.io",
-                        "kind": "Role",
-                        "name": role,
-                    },
-                    subjects=[account],
-                    opts=opts,
-                ),
-            ]
+            created += grant(
+                f"{name}-leader-election",
+                cluster=cluster,
+                role_name=f"{OPERATOR}-leader-election",
+                rules=LEADER_ELECTION_RULES,
+                role_namespace=ns,
+                account=OPERATOR,
+                account_namespace=ns,
+                opts=opts,
+                labels=APP_LABEL,
+            )
         return created
 
     def _webhook(
