@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed
 .PHONY: help install preview synth graph test lint typecheck unit docs bench clean
 
 help:
-	@echo "make preview   create the virtualenv, install, synthesize the '$(ENV)' environment"
+	@echo "make preview   create the virtualenv, install, synthesize and policy-check '$(ENV)'"
 	@echo "make test      lint, type-check and run the test suite"
-	@echo "make bench     wall time and peak memory of plinth synth per environment"
-	@echo "make docs      regenerate docs/configuration.md from the config models"
+	@echo "make bench     wall time and peak memory of plinth synth and check per environment"
+	@echo "make docs      regenerate docs/configuration.md and policies/config/ from the code"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,7 @@ install: $(STAMP)
 
 preview: $(STAMP)
 	$(BIN)/plinth synth $(ENV)
+	$(BIN)/plinth check $(ENV) --plan out/$(ENV)/plan.json
 
 synth: preview
 
@@ -34,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy plinth stacks components addons tests bench
+	$(BIN)/mypy plinth stacks components addons policies tests bench
 
 unit: $(STAMP)
 	$(BIN)/pytest
@@ -43,6 +44,7 @@ test: lint typecheck unit
 
 docs: $(STAMP)
 	$(BIN)/python -m plinth.reference > docs/configuration.md
+	$(BIN)/python -m plinth.policy_config
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_synth.py

@@ -1,4 +1,4 @@
-"""Wall time and peak memory of `plinth synth`, one environment at a time (`make bench`).
+"""Wall time and peak memory of `plinth synth` and `check`, per environment (`make bench`).
 
 Each measured run is a fresh process, as a reviewer or CI would start it: after one
 warm-up run (so Python's bytecode cache exists), the command runs `--runs` times; each
@@ -6,8 +6,11 @@ run's wall time is taken with time.perf_counter around the child, and its peak r
 memory from os.wait4's rusage (ru_maxrss, KiB on Linux). A median that misses its target
 makes the exit status 1. See docs/benchmarks.md for the figures and how to read them.
 
-Another command is benchmarked by adding a line to COMMANDS: a function from the
-environment and a scratch output directory to the argv to measure.
+`plinth check ENV` synthesizes in-process and then runs the policy pack; the row
+`check - synth` is the difference of the two medians, the cost the pack adds on top of
+synth (target: 1 s). Another command is benchmarked by adding a line to COMMANDS: a
+function from the environment and a scratch output directory to the argv to measure,
+and its wall-time target.
 
     .venv/bin/python bench/bench_synth.py [ENV ...] [--runs N] [--json FILE]
 """
@@ -29,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PLINTH = Path(sys.executable).parent / "plinth"
 TARGET_WALL_S = 3.0
+TARGET_CHECK_OVER_SYNTH_S = 1.0
 TARGET_PEAK_MB = 400  # decimal megabytes: 400 * 10**6 bytes
 MIB = 2**20
 STDERR_TAIL_CHARS = 2000
@@ -39,8 +43,16 @@ def synth_argv(environment: str, out_dir: Path) -> list[str]:
     return [str(PLINTH), "synth", environment, "--out", str(out_dir)]
 
 
-# Command name -> argv to measure, from the environment and a scratch output directory.
-COMMANDS: dict[str, Callable[[str, Path], list[str]]] = {"synth": synth_argv}
+def check_argv(environment: str, out_dir: Path) -> list[str]:
+    """`plinth check ENV`, its report written to the scratch directory."""
+    return [str(PLINTH), "check", environment, "--output", str(out_dir / "check.txt")]
+
+
+# Command name -> (argv from the environment and a scratch directory, wall-time target).
+COMMANDS: dict[str, tuple[Callable[[str, Path], list[str]], float]] = {
+    "synth": (synth_argv, TARGET_WALL_S),
+    "check": (check_argv, TARGET_WALL_S + TARGET_CHECK_OVER_SYNTH_S),
+}
 
 
 class BenchError(RuntimeError):
@@ -63,6 +75,7 @@ class Result:
     environment: str
     wall_s: list[float]
     peak_rss_mib: list[float]
+    target_wall_s: float = TARGET_WALL_S
 
     @property
     def median_wall_s(self) -> float:
@@ -74,7 +87,7 @@ class Result:
 
     @property
     def wall_ok(self) -> bool:
-        return self.median_wall_s <= TARGET_WALL_S
+        return self.median_wall_s <= self.target_wall_s
 
     @property
     def memory_ok(self) -> bool:
@@ -99,7 +112,9 @@ def measure(argv: Sequence[str]) -> Sample:
     return Sample(wall_s=wall_s, peak_rss_kib=usage.ru_maxrss)
 
 
-def benchmark(command: str, argv: Sequence[str], environment: str, runs: int) -> Result:
+def benchmark(
+    command: str, argv: Sequence[str], environment: str, runs: int, target_wall_s: float
+) -> Result:
     """One warm-up run of `argv`, then `runs` measured ones."""
     measure(argv)
     samples = [measure(argv) for _ in range(runs)]
@@ -108,6 +123,18 @@ def benchmark(command: str, argv: Sequence[str], environment: str, runs: int) ->
         environment=environment,
         wall_s=[sample.wall_s for sample in samples],
         peak_rss_mib=[sample.peak_rss_kib / 1024 for sample in samples],
+        target_wall_s=target_wall_s,
+    )
+
+
+def check_over_synth(synth: Result, check: Result) -> Result:
+    """What `check` adds to `synth`: the difference of their medians."""
+    return Result(
+        command="check - synth",
+        environment=synth.environment,
+        wall_s=[check.median_wall_s - synth.median_wall_s],
+        peak_rss_mib=[check.median_peak_mib],
+        target_wall_s=TARGET_CHECK_OVER_SYNTH_S,
     )
 
 
@@ -127,7 +154,7 @@ def format_table(results: Sequence[Result]) -> str:
         "median s",
         "min s",
         "max s",
-        f"target {TARGET_WALL_S:g} s",
+        "target s",
         "median peak MiB",
         f"target {TARGET_PEAK_MB} MB ({target_mib:.1f} MiB)",
     )
@@ -139,7 +166,7 @@ def format_table(results: Sequence[Result]) -> str:
             f"{result.median_wall_s:.3f}",
             f"{min(result.wall_s):.3f}",
             f"{max(result.wall_s):.3f}",
-            "PASS" if result.wall_ok else "FAIL",
+            f"{result.target_wall_s:g} {'PASS' if result.wall_ok else 'FAIL'}",
             f"{result.median_peak_mib:.1f}",
             "PASS" if result.memory_ok else "FAIL",
         )
@@ -191,13 +218,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="plinth-bench-") as scratch:
         for environment in args.environments or environments():
-            for command, build_argv in COMMANDS.items():
-                argv = build_argv(environment, Path(scratch) / environment)
+            measured = {}
+            for command, (build_argv, target) in COMMANDS.items():
+                scratch_dir = Path(scratch) / environment
+                scratch_dir.mkdir(parents=True, exist_ok=True)
+                argv = build_argv(environment, scratch_dir)
                 try:
-                    results.append(benchmark(command, argv, environment, args.runs))
+                    measured[command] = benchmark(command, argv, environment, args.runs, target)
                 except BenchError as error:
                     print(f"bench: {error}", file=sys.stderr)
                     return 1
+            results += [*measured.values(), check_over_synth(measured["synth"], measured["check"])]
     print(format_table(results))
     if args.json:
         write_json(args.json, results)

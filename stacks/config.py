@@ -112,6 +112,29 @@ class ExistingCluster(FrozenModel):
     )
 
 
+class PolicyWaiver(FrozenModel):
+    """A rule relaxed for this environment, with the reason a reviewer agreed to."""
+
+    enforcement_level: Literal["advisory", "disabled"] = Field(
+        description="'advisory' still reports the rule without blocking; 'disabled' skips it."
+    )
+    reason: str = Field(
+        min_length=10, description="Why, and until when: printed in every check report."
+    )
+
+
+class PolicySettings(FrozenModel):
+    """How the policy pack treats this environment, on top of its tier's config file."""
+
+    waivers: dict[Annotated[str, StringConstraints(pattern=DNS_LABEL)], PolicyWaiver] = Field(
+        default_factory=dict, description="Rule name -> waiver; every waiver needs a reason."
+    )
+    config: dict[Annotated[str, StringConstraints(pattern=DNS_LABEL)], dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Rule name -> config properties (see policies/README.md for each rule).",
+    )
+
+
 class PlatformConfig(FrozenModel):
     """Everything one environment deploys. Each field is one `plinth:<field>` config key."""
 
@@ -130,6 +153,11 @@ class PlatformConfig(FrozenModel):
     )
     training_operator: TrainingOperatorArgs = Field(
         default_factory=TrainingOperatorArgs, description="Kubeflow training operator."
+    )
+
+    policy: PolicySettings = Field(
+        default_factory=PolicySettings,
+        description="Policy waivers and rule config for `plinth check` and `plinth policy-config`.",
     )
 
     @model_validator(mode="after")

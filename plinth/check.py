@@ -1,0 +1,260 @@
+"""`plinth check`: the policy pack, run in-process over a synthesized plan.
+
+The pack's own analyzer (the servicer `pulumi_policy` serves to the Pulumi CLI over gRPC)
+is driven directly: it is configured with the resolved policy config, asked to `Analyze`
+every resource of the plan and then to `AnalyzeStack` all of them, exactly the calls the
+CLI makes during `pulumi preview --policy-pack policies`. Verdicts (which rule, which
+resource, advisory or mandatory) are therefore the pack's, not a re-implementation's.
+
+The servicer class is private API of pulumi-policy; tests/test_check.py pins the behaviour
+this module relies on, and pyproject.toml pins the version.
+
+What differs from the CLI, by construction: the CLI analyzes provider-checked inputs for
+resource rules and last outputs for stack rules; offline both are the program's inputs.
+Charts (`helm.sh/v4:Chart`) do not expand offline, so the objects a chart renders are
+checked only by `pulumi preview`; their inputs (chart, version, repository, values) are
+checked here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import EnforcementLevel
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+from plinth.engine import run_program
+from plinth.environments import Environment, load_environment, project_root
+from plinth.plan import plan_document, write_plan
+from plinth.policy_config import (
+    CONFIG_DIR,
+    PolicyConfigError,
+    PolicySetting,
+    layer_policy_configs,
+    load_policy_config_file,
+    resolve_policy_config,
+)
+from policies.framework import Rule
+from policies.registry import PACK_NAME, PACK_VERSION, RULES
+from stacks.config import ConfigError
+
+_LEVEL_NAMES = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.REMEDIATE: "remediate",
+    analyzer_pb2.DISABLED: "disabled",
+}
+_SEVERITY_NAMES = {
+    analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "",
+    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
+    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
+    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Violation:
+    """One diagnostic of the pack: a rule broken by a resource (or by the stack)."""
+
+    level: str
+    rule: str
+    urn: str
+    resource_type: str
+    message: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The verdict of the pack on one environment."""
+
+    environment: str
+    tier: str
+    config_source: str
+    rules: tuple[Rule, ...]
+    violations: tuple[Violation, ...]
+    waivers: Mapping[str, str] = field(default_factory=dict)
+    resources: int = 0
+
+    @property
+    def mandatory(self) -> tuple[Violation, ...]:
+        """The violations that block `pulumi up`."""
+        return tuple(v for v in self.violations if v.level == "mandatory")
+
+
+def check_environment(
+    name: str, *, plan: Path | None = None, policy_config: Path | None = None
+) -> CheckReport:
+    """Run the pack on environment `name`: synthesized now (written to out/NAME), or `plan`."""
+    root = project_root()
+    environment = load_environment(root, name)
+    if plan is None:
+        entries = run_program(root, environment)
+        write_plan(root / "out" / name, plan_document(name, entries))
+    else:
+        entries = _read_plan(plan, name)
+    config, source = environment_policy_config(environment, policy_config)
+    settings = resolve_policy_config(config, source)
+    return CheckReport(
+        environment=name,
+        tier=environment.platform.tier,
+        config_source=source,
+        rules=RULES,
+        violations=tuple(run_pack(entries, settings)),
+        waivers={
+            rule: f"{waiver.enforcement_level}: {waiver.reason}"
+            for rule, waiver in sorted(environment.platform.policy.waivers.items())
+        },
+        resources=len(entries),
+    )
+
+
+def environment_policy_config(
+    environment: Environment, override: Path | None = None
+) -> tuple[dict[str, Any], str]:
+    """The config file the CLI should get for `environment`, and where it came from.
+
+    `override` (a `--policy-pack-config` file) replaces everything; otherwise it is the
+    tier's file in policies/config/ with the environment's `plinth:policy` on top.
+    """
+    if override is not None:
+        return load_policy_config_file(override), str(override)
+    tier_file = CONFIG_DIR / f"{environment.platform.tier}.json"
+    policy = environment.platform.policy
+    known = {rule.name for rule in RULES}
+    for key, names in (("waivers", policy.waivers), ("config", policy.config)):
+        for rule in sorted(set(names) - known):
+            raise PolicyConfigError(
+                f"environments/{environment.path.name}: plinth:policy.{key}.{rule}: no such "
+                f"rule; the rules are listed in policies/README.md"
+            )
+    layered = layer_policy_configs(
+        load_policy_config_file(tier_file),
+        {rule: {"enforcementLevel": w.enforcement_level} for rule, w in policy.waivers.items()},
+        policy.config,
+    )
+    relative = tier_file.relative_to(CONFIG_DIR.parent.parent)
+    return layered, f"{relative} + environments/{environment.path.name} plinth:policy"
+
+
+def _read_plan(path: Path, environment: str) -> list[dict[str, Any]]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the plan ({error}); run plinth synth") from None
+    if not isinstance(document, dict) or document.get("environment") != environment:
+        raise ConfigError(
+            f"{path}: not a plan of environment {environment!r}; run plinth synth {environment}"
+        )
+    return list(document.get("resources") or [])
+
+
+def run_pack(
+    entries: Sequence[Mapping[str, Any]],
+    settings: Mapping[str, PolicySetting],
+    rules: tuple[Rule, ...] = RULES,
+) -> list[Violation]:
+    """Every violation the pack reports for the plan `entries` under `settings`."""
+    servicer = _PolicyAnalyzerServicer(
+        PACK_NAME, PACK_VERSION, [rule.policy for rule in rules], EnforcementLevel.MANDATORY
+    )
+    servicer.Configure(_configure_request(settings), None)  # type: ignore[no-untyped-call]
+    by_urn = {str(entry["urn"]): entry for entry in entries}
+    types = {urn: str(entry["type"]) for urn, entry in by_urn.items()}
+    violations: list[Violation] = []
+    for entry in entries:
+        request = analyzer_pb2.AnalyzeRequest(**_resource_fields(entry, by_urn))
+        response = servicer.Analyze(request, None)  # type: ignore[no-untyped-call]
+        violations += _violations(response, str(entry["urn"]), types)
+    stack_request = analyzer_pb2.AnalyzeStackRequest(
+        resources=[_stack_resource(entry, by_urn) for entry in entries]
+    )
+    stack_response = servicer.AnalyzeStack(stack_request, None)  # type: ignore[no-untyped-call]
+    violations += _violations(stack_response, "", types)
+    return sorted(set(violations), key=_report_order)
+
+
+def _report_order(violation: Violation) -> tuple[int, str, str, str]:
+    return (violation.level != "mandatory", violation.rule, violation.urn, violation.message)
+
+
+def _configure_request(
+    settings: Mapping[str, PolicySetting],
+) -> analyzer_pb2.ConfigureAnalyzerRequest:
+    levels = {name: level for level, name in _LEVEL_NAMES.items()}
+    request = analyzer_pb2.ConfigureAnalyzerRequest()
+    for name, setting in sorted(settings.items()):
+        config = request.policyConfig[name]
+        config.enforcementLevel = levels[setting.enforcement_level]
+        config.properties.update(setting.properties)
+    return request
+
+
+def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    json_format.ParseDict(dict(value), struct)
+    return struct
+
+
+def _resource_fields(
+    entry: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "type": entry["type"],
+        "properties": _struct(entry.get("inputs") or {}),
+        "urn": entry["urn"],
+        "name": entry["name"],
+        "options": analyzer_pb2.AnalyzerResourceOptions(
+            protect=bool(entry.get("protect")),
+            ignoreChanges=list(entry.get("ignore_changes") or []),
+            aliases=list(entry.get("aliases") or []),
+            parent=str(entry.get("parent") or ""),
+        ),
+    }
+    provider = by_urn.get(str(entry.get("provider") or "").rsplit("::", 1)[0])
+    if provider is not None:
+        fields["provider"] = analyzer_pb2.AnalyzerProviderResource(
+            type=provider["type"],
+            properties=_struct(provider.get("inputs") or {}),
+            urn=provider["urn"],
+            name=provider["name"],
+        )
+    return fields
+
+
+def _stack_resource(
+    entry: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]
+) -> analyzer_pb2.AnalyzerResource:
+    return analyzer_pb2.AnalyzerResource(
+        **_resource_fields(entry, by_urn),
+        parent=str(entry.get("parent") or ""),
+        dependencies=list(entry.get("dependencies") or []),
+    )
+
+
+def _violations(
+    response: analyzer_pb2.AnalyzeResponse, urn: str, types: Mapping[str, str]
+) -> list[Violation]:
+    found = []
+    for diagnostic in response.diagnostics:
+        where = diagnostic.urn or urn
+        # The pack prefixes every message with the rule's description; keep the detail.
+        detail = diagnostic.message.removeprefix(diagnostic.description).strip()
+        found.append(
+            Violation(
+                level=_LEVEL_NAMES[diagnostic.enforcementLevel],
+                rule=diagnostic.policyName,
+                urn=where,
+                resource_type=types.get(where, ""),
+                message=detail or diagnostic.description,
+                severity=_SEVERITY_NAMES[diagnostic.severity],
+            )
+        )
+    return found
