@@ -4,8 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 ENV ?= local
 STAMP := $(VENV)/.installed
+# checkov (tests/test_checkov.py) has its own virtualenv: its pins conflict with ours.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV_REQUIREMENTS := tests/checkov-requirements.txt
 
-.PHONY: help install preview synth graph test lint typecheck unit docs bench clean
+.PHONY: help install preview synth graph test lint typecheck unit checkov-venv docs bench clean
 
 help:
 	@echo "make preview   create the virtualenv, install, synthesize and policy-check '$(ENV)'"
@@ -20,6 +24,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(CHECKOV_REQUIREMENTS)
+	touch $(CHECKOV_STAMP)
+
+checkov-venv: $(CHECKOV_STAMP)
 
 preview: $(STAMP)
 	$(BIN)/plinth synth $(ENV)
@@ -37,7 +48,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy plinth stacks components addons policies tests bench
 
-unit: $(STAMP)
+unit: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit

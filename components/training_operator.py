@@ -82,6 +82,10 @@ METRICS_PORT = 8080
 PROBE_PORT = 8081
 # The example pod's only writable directory (an emptyDir).
 EXAMPLE_SCRATCH_DIR = "/tmp"  # noqa: S108
+# The example's user and group (the PyTorch image runs as any). From 10000 up, outside the
+# range distributions give the node's login users (1000 up), so a process that escaped the
+# container would own none of their files.
+EXAMPLE_UID = 10000
 # distroless/static runs as root unless told otherwise; 65532 is its `nonroot` user.
 NONROOT_UID = 65532
 
@@ -91,11 +95,24 @@ JOB_RESOURCES = ("jaxjobs", "mpijobs", "paddlejobs", "pytorchjobs", "tfjobs", "x
 WEBHOOK_KINDS = ("jaxjob", "paddlejob", "pytorchjob", "tfjob", "xgboostjob")
 
 
-def _rule(group: str, resource: str, verbs: Sequence[str]) -> k8s.rbac.v1.PolicyRuleArgsDict:
-    return {"api_groups": [group], "resources": [resource], "verbs": list(verbs)}
+def _rule(
+    group: str, resource: str, verbs: Sequence[str], names: Sequence[str] = ()
+) -> k8s.rbac.v1.PolicyRuleArgsDict:
+    rule: k8s.rbac.v1.PolicyRuleArgsDict = {
+        "api_groups": [group],
+        "resources": [resource],
+        "verbs": list(verbs),
+    }
+    if names:
+        rule["resource_names"] = list(names)
+    return rule
 
 
-# Upstream's ClusterRole (manifests/base/rbac/role.yaml), rule for rule.
+# Upstream's ClusterRole (manifests/base/rbac/role.yaml), rule for rule but one: upstream
+# lets the operator update every validating webhook configuration in the cluster. Its
+# certificate rotation (open-policy-agent/cert-controller) reads them through an informer
+# (list, watch) and updates only its own, so get and update are narrowed to that name: the
+# operator cannot rewrite, or switch off, other admission webhooks.
 OPERATOR_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
     _rule("", "configmaps", ("create", "list", "update", "watch")),
     _rule("", "events", ALL_VERBS),
@@ -104,10 +121,12 @@ OPERATOR_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
     _rule("", "secrets", ("get", "list", "update", "watch")),
     _rule("", "serviceaccounts", ("create", "get", "list", "watch")),
     _rule("", "services", ("create", "delete", "get", "list", "watch")),
+    _rule("admissionregistration.k8s.io", "validatingwebhookconfigurations", ("list", "watch")),
     _rule(
         "admissionregistration.k8s.io",
         "validatingwebhookconfigurations",
-        ("get", "list", "update", "watch"),
+        ("get", "update"),
+        names=(WEBHOOK_CONFIGURATION,),
     ),
     _rule("autoscaling", "horizontalpodautoscalers", ALL_VERBS),
     *(
@@ -482,8 +501,14 @@ def pytorch_job_spec(cluster: Cluster, labels: dict[str, str]) -> dict[str, Any]
         "volumeMounts": [{"name": "tmp", "mountPath": EXAMPLE_SCRATCH_DIR}],
     }
     pod_spec: dict[str, Any] = {
+        # The training loop never calls the Kubernetes API: no service account token.
+        "automountServiceAccountToken": False,
         "containers": [container],
-        "securityContext": {"runAsGroup": 1000, "runAsNonRoot": True, "runAsUser": 1000},
+        "securityContext": {
+            "runAsGroup": EXAMPLE_UID,
+            "runAsNonRoot": True,
+            "runAsUser": EXAMPLE_UID,
+        },
         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
     }
     if cluster.gpu is not None:
