@@ -13,7 +13,7 @@ defaults and the tier's config.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,21 +127,30 @@ def _schema(config: Mapping[str, dict[str, Any]] | None) -> PolicyConfigSchema |
 
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every (dotted path, value) pair below `value`, lists indexed as `[i]`."""
+    """Every (dotted path, value) pair below `value`, lists indexed as `[i]`.
+
+    A value unknown during preview raises pulumi-policy's UnknownValueError, which the
+    pack reports as "can't run policy" (advisory), as the Pulumi CLI does.
+    """
     yield path, value
     if isinstance(value, Mapping):
         for key in sorted(value):
             yield from walk(value[key], f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
+    elif _is_list(value):
         for index, child in enumerate(value):
             yield from walk(child, f"{path}[{index}]")
+
+
+def _is_list(value: Any) -> bool:
+    # The analyzer hands rules read-only proxies: lists arrive as Sequences, not lists.
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes)
 
 
 def dig(value: Any, *keys: str | int) -> Any:
     """`value[k1][k2]...`, or None where any step is missing or of the wrong shape."""
     for key in keys:
         if isinstance(key, int):
-            if not isinstance(value, list) or key >= len(value):
+            if not _is_list(value) or key >= len(value):
                 return None
         elif not isinstance(value, Mapping) or key not in value:
             return None
