@@ -22,7 +22,7 @@ from components.cluster import Cluster
 from components.crds import install_crds
 from components.jobs_namespace import JobsNamespace
 from components.merge import deep_merge
-from components.pod_security import RESTRICTED_CONTAINER
+from components.pod_security import RESTRICTED_CONTAINER, namespace_labels
 from components.rbac import grant
 
 CRD_FILES = (
@@ -88,8 +88,12 @@ class SparkOperator(pulumi.ComponentResource):
     ) -> None:
         super().__init__("plinth:ml:SparkOperator", name, None, opts)
         child = cluster.resource_options(self)
+        # The chart's controller and webhook run restricted (see chart_values), so their
+        # namespace enforces it like the training operator's.
         namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace", metadata=cluster.metadata(args.namespace), opts=child
+            f"{name}-namespace",
+            metadata=cluster.metadata(args.namespace, **namespace_labels("restricted")),
+            opts=child,
         )
         self.crds = install_crds(name, versions.SPARK_OPERATOR_CRD_BASE, CRD_FILES, child)
         driver_account = self._driver_rbac(name, args, cluster, jobs_namespace)
