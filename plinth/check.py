@@ -95,13 +95,14 @@ def check_environment(
     """Run the pack on environment `name`: synthesized now (written to out/NAME), or `plan`."""
     root = project_root()
     environment = load_environment(root, name)
+    # Bad policy config fails before anything runs or is written.
+    config, source = environment_policy_config(environment, policy_config)
+    settings = resolve_policy_config(config, source)
     if plan is None:
         entries = run_program(root, environment)
         write_plan(root / "out" / name, plan_document(name, entries))
     else:
         entries = _read_plan(plan, name)
-    config, source = environment_policy_config(environment, policy_config)
-    settings = resolve_policy_config(config, source)
     return CheckReport(
         environment=name,
         tier=environment.platform.tier,

@@ -244,6 +244,13 @@ def test_patches_are_not_checked() -> None:
     assert hits(LABELS, subject) == []
 
 
+def test_upstream_crds_are_exempt_unless_configured_otherwise() -> None:
+    crd = labelled("CustomResourceDefinition", "apiextensions.k8s.io/v1")
+    del crd["inputs"]["metadata"]["labels"]
+    assert hits(LABELS, crd) == []
+    assert len(hits(LABELS, crd, config={LABELS: {"exemptKinds": []}})) == 1
+
+
 def test_required_labels_are_configurable() -> None:
     config = {LABELS: {"requiredLabels": ["team"]}}
     assert "lacks the labels team" in hits(LABELS, labelled(), config=config)[0].message
