@@ -51,7 +51,9 @@ class Cluster:
     """A Kubernetes cluster ready to receive components.
 
     `provider` is the Kubernetes provider every child resource uses; `gpu` is None when
-    the environment declares no GPU node pool.
+    the environment declares no GPU node pool. `protect_stateful` is true where losing data
+    is not acceptable (prod): components pass it as `protect` on every resource that holds
+    data, so `pulumi up` refuses to delete or replace one until someone unprotects it.
     """
 
     name: str
@@ -59,6 +61,7 @@ class Cluster:
     kubernetes_version: str
     default_storage_class: str
     gpu: GpuScheduling | None
+    protect_stateful: bool
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def resource_options(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:

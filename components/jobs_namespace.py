@@ -1,17 +1,20 @@
 """The namespace where data scientists run Spark and training jobs, fenced for sharing.
 
 Creates the namespace with Pod Security Admission labels, a ResourceQuota (CPU, memory,
-GPUs, pods), a LimitRange that gives containers without resources sensible defaults, and
-a default-deny NetworkPolicy that still lets job pods talk to each other and to DNS.
+GPUs, pods), a LimitRange that gives containers without resources sensible defaults, a
+default-deny NetworkPolicy that still lets job pods talk to each other and to DNS, and the
+shared volumes (PersistentVolumeClaims) jobs mount to share datasets and checkpoints.
 Operators add their own service accounts and RBAC inside it; this component owns only
-the namespace and its fences.
+the namespace, its fences and its volumes.
 """
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from components.args import DNS_LABEL, QUANTITY, ComponentArgs, FrozenModel
 from components.cluster import GPU_RESOURCE, Cluster
@@ -27,6 +30,39 @@ class JobsQuota(FrozenModel):
     pods: int = Field(100, ge=1, description="Number of pods that may exist at once.")
 
 
+# A StorageClass name is a DNS subdomain.
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]
+
+
+class SharedVolume(FrozenModel):
+    """A PersistentVolumeClaim in the jobs namespace that job pods mount to share data."""
+
+    size_gib: int = Field(
+        ge=1,
+        description=(
+            "Capacity requested, in GiB. Raising it expands the volume in place when the "
+            "StorageClass allows volume expansion; Kubernetes refuses to shrink a claim."
+        ),
+    )
+    access_mode: AccessMode = Field(
+        "ReadWriteMany",
+        description=(
+            "How pods may mount it: ReadWriteMany lets pods on many nodes write (needs a "
+            "file-system StorageClass such as CephFS or NFS); ReadWriteOnce is one node. "
+            "Changing it replaces the volume and loses its data."
+        ),
+    )
+    storage_class: str | None = Field(
+        None,
+        pattern=DNS_SUBDOMAIN,
+        description=(
+            "StorageClass that provisions it; unset uses plinth:cluster.default_storage_class. "
+            "Changing it (or that default) replaces the volume and loses its data."
+        ),
+    )
+
+
 class JobsNamespaceArgs(ComponentArgs):
     """Settings of the shared jobs namespace."""
 
@@ -37,6 +73,13 @@ class JobsNamespaceArgs(ComponentArgs):
     )
     quota: JobsQuota = Field(
         default_factory=JobsQuota, description="ResourceQuota of the namespace."
+    )
+    volumes: dict[Annotated[str, StringConstraints(pattern=DNS_LABEL)], SharedVolume] = Field(
+        default_factory=dict,
+        description=(
+            "Shared volumes keyed by claim name; renaming a key replaces the volume and "
+            "loses its data. Protected from deletion in prod."
+        ),
     )
 
 
@@ -119,4 +162,37 @@ class JobsNamespace(pulumi.ComponentResource):
             },
             opts=in_namespace,
         )
+        self.volumes = {
+            key: self._volume(name, key, volume, cluster, in_namespace)
+            for key, volume in sorted(args.volumes.items())
+        }
         self.register_outputs({"namespace": ns})
+
+    def _volume(
+        self,
+        name: str,
+        key: str,
+        volume: SharedVolume,
+        cluster: Cluster,
+        in_namespace: pulumi.ResourceOptions,
+    ) -> k8s.core.v1.PersistentVolumeClaim:
+        """One shared volume. The claim holds the data: dynamically provisioned volumes are
+        deleted with their claim (reclaim policy Delete), so in prod the claim is protected
+        and also retained on delete: even once someone unprotects it and removes it from the
+        configuration, Pulumi forgets the claim but leaves it and its data in the cluster
+        for an administrator to back up and delete by hand."""
+        stateful = pulumi.ResourceOptions(
+            protect=cluster.protect_stateful, retain_on_delete=cluster.protect_stateful
+        )
+        return k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-volume-{key}",
+            metadata=cluster.metadata(key, self.namespace_name),
+            spec={
+                "access_modes": [volume.access_mode],
+                # Always explicit: left out, the admission plugin would pick whatever is the
+                # cluster's default at creation, and the plan would not show it.
+                "storage_class_name": volume.storage_class or cluster.default_storage_class,
+                "resources": {"requests": {"storage": f"{volume.size_gib}Gi"}},
+            },
+            opts=pulumi.ResourceOptions.merge(in_namespace, stateful),
+        )

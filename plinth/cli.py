@@ -5,9 +5,12 @@
     plinth check ENV [--format table|markdown|json|sarif] [--output FILE]
                                    run the policy pack on the environment's plan
     plinth policy-config ENV       print the --policy-pack-config file for `pulumi preview`
+    plinth diff ENV OTHER_ENV | ENV --rev GITREV [--format text|json]
+                                   what changes, and which changes replace stateful resources
 
 Exit codes: 0 success, 1 the program failed or `check` found a mandatory violation,
-2 bad input (configuration, policy config, arguments).
+2 bad input (configuration, policy config, arguments, git revision), 3 `diff` found a
+stateful resource (volume, bucket, database, key) that would be replaced.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from plinth.graph import GraphRenderError, write_graphs
 from plinth.plan import format_summary
@@ -25,6 +30,7 @@ from stacks.config import ConfigError
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_STATEFUL_REPLACEMENT = 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     policy_config.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
     policy_config.set_defaults(run=_policy_config)
+    diff = commands.add_parser(
+        "diff", help="compare two environments, or one with itself at a git revision"
+    )
+    diff.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
+    diff.add_argument("other", metavar="OTHER_ENV", nargs="?", help="compare ENV with it")
+    diff.add_argument("--rev", metavar="GITREV", help="compare ENV at GITREV with the work tree")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.set_defaults(run=_diff)
     return parser
 
 
@@ -108,6 +122,47 @@ def _policy_config(args: argparse.Namespace) -> int:
     config, _ = environment_policy_config(load_environment(project_root(), args.environment))
     print(json.dumps(config, indent=2, sort_keys=True))
     return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from plinth.diff import diff_document, diff_plans, format_diff  # noqa: PLC0415
+    from plinth.revision import RevisionSynthError  # noqa: PLC0415
+
+    if (args.other is None) == (args.rev is None):
+        raise ConfigError("diff: give a second environment or --rev GITREV (one of the two)")
+    try:
+        before_label, before, after_label, after = _diff_sides(args)
+    except RevisionSynthError as error:
+        print(f"plinth: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    # Two environments deploy to two clusters: their providers differ by design.
+    result = diff_plans(before, after, follow_providers=args.rev is not None)
+    if args.format == "json":
+        print(json.dumps(diff_document(result, before_label, after_label), indent=2))
+    else:
+        print(format_diff(result, before_label, after_label))
+    return EXIT_STATEFUL_REPLACEMENT if result.stateful_replacements else 0
+
+
+def _diff_sides(args: argparse.Namespace) -> tuple[str, list[Any], str, list[Any]]:
+    """(label, plan entries) before and after. One program run in this process, the other
+    in a subprocess; environment files are checked first, so a bad one fails in a second."""
+    from plinth.diff import align_environment  # noqa: PLC0415
+    from plinth.environments import load_environment, project_root  # noqa: PLC0415
+    from plinth.revision import plan_at_revision, synthesize_in_subprocess  # noqa: PLC0415
+
+    root = project_root()
+    load_environment(root, args.environment)
+    with tempfile.TemporaryDirectory(prefix="plinth-diff-") as scratch:
+        if args.rev is not None:
+            before = plan_at_revision(root, args.environment, args.rev)
+            _, after = synthesize(args.environment, Path(scratch) / "after")
+            return f"{args.environment}@{args.rev}", before, args.environment, after
+        load_environment(root, args.other)
+        _, first = synthesize(args.environment, Path(scratch) / "before")
+        after = synthesize_in_subprocess(root, args.other, args.other)
+        before = align_environment(first, args.environment, args.other)
+        return args.environment, before, args.other, after
 
 
 if __name__ == "__main__":

@@ -130,6 +130,8 @@ def run_program(root: Path, environment: Environment) -> list[dict[str, Any]]:
     try:
         run()
     finally:
+        # Join the executor's threads before closing, so none outlives its loop.
+        loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
         # The mock monitor's worker threads open event loops of their own; collecting them
         # now closes them cleanly instead of noisily at interpreter exit.

@@ -15,7 +15,9 @@ from components.cluster import Cluster, GpuScheduling, Taint
 from stacks.config import ExistingCluster, PlatformConfig
 
 
-def connect(name: str, config: PlatformConfig, labels: Mapping[str, str]) -> Cluster:
+def connect(
+    name: str, config: PlatformConfig, labels: Mapping[str, str], *, protect_stateful: bool
+) -> Cluster:
     """A `Cluster` for the kubeconfig context named in `plinth:cluster`."""
     settings: ExistingCluster = config.cluster
     provider = k8s.Provider(
@@ -35,5 +37,6 @@ def connect(name: str, config: PlatformConfig, labels: Mapping[str, str]) -> Clu
         kubernetes_version=settings.kubernetes_version,
         default_storage_class=settings.default_storage_class,
         gpu=gpu,
+        protect_stateful=protect_stateful,
         labels=labels,
     )

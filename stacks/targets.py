@@ -18,6 +18,16 @@ def platform_labels(environment: str, config: PlatformConfig) -> dict[str, str]:
     }
 
 
+def protects_stateful(config: PlatformConfig) -> bool:
+    """Whether resources holding data are protected: in prod, losing them is never routine."""
+    return config.tier == "prod"
+
+
 def connect_cluster(environment: str, config: PlatformConfig) -> Cluster:
     """The cluster of `config.cluster.target`; only `existing` is implemented so far."""
-    return existing.connect(environment, config, platform_labels(environment, config))
+    return existing.connect(
+        environment,
+        config,
+        platform_labels(environment, config),
+        protect_stateful=protects_stateful(config),
+    )

@@ -195,3 +195,55 @@ def test_replicas_above_one_elect_a_leader(synthesized: dict[str, SynthesizedEnv
     assert "--leader-elect" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     role = find(onprem.entries, "Role", "training-operator-leader-election")
     assert role["rules"][0]["resources"] == ["leases"]
+
+
+def claims(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in entries if e["type"] == "kubernetes:core/v1:PersistentVolumeClaim"]
+
+
+def test_each_shared_volume_is_a_claim_in_the_jobs_namespace(env: SynthesizedEnvironment) -> None:
+    platform = env.environment.platform
+    assert platform.jobs.volumes, "every environment declares a shared volume"
+    for key, volume in platform.jobs.volumes.items():
+        claim = find(env.entries, "PersistentVolumeClaim", key)
+        assert claim["metadata"]["namespace"] == platform.jobs.name
+        assert claim["spec"]["accessModes"] == [volume.access_mode]
+        storage_class = volume.storage_class or platform.cluster.default_storage_class
+        assert claim["spec"]["storageClassName"] == storage_class
+        assert claim["spec"]["resources"]["requests"]["storage"] == f"{volume.size_gib}Gi"
+
+
+def test_a_volume_without_storage_class_uses_the_cluster_default(variant: Variant) -> None:
+    entries = variant({"plinth:jobs": {"volumes": {"scratch": {"size_gib": 1}}}})
+    claim = find(entries, "PersistentVolumeClaim", "scratch")
+    local = yaml.safe_load((ROOT / "environments" / "Pulumi.local.yaml").read_text())
+    default_storage_class = local["config"]["plinth:cluster"]["default_storage_class"]
+    assert claim["spec"]["storageClassName"] == default_storage_class
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_volumes_are_protected_and_retained_in_prod_only(
+    synthesized: dict[str, SynthesizedEnvironment],
+) -> None:
+    tiers = set()
+    for env in synthesized.values():
+        prod = env.environment.platform.tier == "prod"
+        tiers.add(prod)
+        assert claims(env.entries)
+        for claim in claims(env.entries):
+            assert claim["protect"] is prod, claim["urn"]
+            assert claim["retain_on_delete"] is prod, claim["urn"]
+    assert tiers == {True, False}, "needs a prod and a non-prod environment"
+
+
+def test_a_prod_variant_of_local_protects_its_volumes(variant: Variant) -> None:
+    entries = variant(
+        {
+            "plinth:tier": "prod",
+            "plinth:spark_operator": {"example": False},
+            "plinth:training_operator": {"example": False},
+        }
+    )
+    (claim,) = claims(entries)
+    assert claim["protect"] is True
+    assert claim["retain_on_delete"] is True

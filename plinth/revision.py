@@ -1,0 +1,120 @@
+"""Plans synthesized in a subprocess: another git revision's, or a second environment's.
+
+For `plinth diff ENV --rev REV` the revision's files are exported with `git archive`
+(read-only: the repository, its index and its worktrees are left alone) into a temporary
+directory, and that revision's own code synthesizes them in a subprocess, so that a change
+to components or stacks shows up as well as a change to the environment file. A second
+environment of the work tree also runs in a subprocess: one program run per process keeps
+the mock engine's per-run state (event loops, imported modules) from leaking between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from stacks.config import ConfigError
+
+GIT_TIMEOUT_S = 60
+SYNTH_TIMEOUT_S = 600
+
+
+class RevisionSynthError(RuntimeError):
+    """A subprocess synthesis failed; the message ends with its last error line."""
+
+
+def plan_at_revision(root: Path, environment: str, revision: str) -> list[dict[str, Any]]:
+    """The plan entries of `environment` as the project at `revision` synthesizes it."""
+    prefix = _git(root, "rev-parse", "--show-prefix", error=f"{root} is not a git repository")
+    commit = _git(
+        root,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        f"{revision}^{{commit}}",
+        error=f"unknown git revision {revision!r}",
+    )
+    environment_file = f"environments/Pulumi.{environment}.yaml"
+    _git(
+        root,
+        "cat-file",
+        "-e",
+        f"{commit}:{prefix}{environment_file}",
+        error=f"{environment_file} does not exist at {revision}",
+    )
+    with tempfile.TemporaryDirectory(prefix="plinth-rev-") as scratch:
+        tree = Path(scratch) / "tree"
+        _export(root, f"{commit}:{prefix}" if prefix else commit, tree)
+        return synthesize_in_subprocess(tree, environment, f"{environment} at {revision}")
+
+
+def _git(root: Path, *args: str, error: str) -> str:
+    try:
+        result = subprocess.run(  # noqa: S603 (fixed git arguments, no shell)
+            ["git", "-C", str(root), *args],  # noqa: S607 (git from PATH, as a user runs it)
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=GIT_TIMEOUT_S,
+        )
+    except FileNotFoundError:
+        raise ConfigError(f"{error} (git is not installed)") from None
+    if result.returncode != 0:
+        raise ConfigError(error)
+    return result.stdout.strip()
+
+
+def _export(root: Path, tree_ish: str, destination: Path) -> None:
+    archive = destination.with_suffix(".tar")
+    with archive.open("wb") as out:
+        subprocess.run(  # noqa: S603 (fixed git arguments, no shell)
+            ["git", "-C", str(root), "archive", "--format=tar", tree_ish],  # noqa: S607
+            stdout=out,
+            check=True,
+            timeout=GIT_TIMEOUT_S,
+        )
+    destination.mkdir()
+    with tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(destination, filter="data")
+        else:  # Python before 3.11.4; the archive is the user's own repository
+            tar.extractall(destination)  # noqa: S202
+    archive.unlink()
+
+
+def synthesize_in_subprocess(tree: Path, environment: str, label: str) -> list[dict[str, Any]]:
+    """Run `plinth synth` of the project in `tree` (its own code) on its own files; the plan
+    entries. `label` names the run in the error raised when it fails."""
+    with tempfile.TemporaryDirectory(prefix="plinth-synth-") as scratch:
+        return _synthesize(tree, environment, label, Path(scratch) / "out")
+
+
+def _synthesize(tree: Path, environment: str, label: str, out_dir: Path) -> list[dict[str, Any]]:
+    child_env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")])),
+        "PLINTH_PROJECT_DIR": str(tree),
+    }
+    command = [sys.executable, "-m", "plinth.cli", "synth", environment, "--out", str(out_dir)]
+    result = subprocess.run(  # noqa: S603 (this interpreter, fixed arguments)
+        command,
+        cwd=tree,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=SYNTH_TIMEOUT_S,
+    )
+    if result.returncode != 0:
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        last = lines[-1] if lines else f"exit code {result.returncode}"
+        raise RevisionSynthError(f"{label}: plinth synth failed: {last}")
+    document = json.loads((out_dir / "plan.json").read_text(encoding="utf-8"))
+    entries: list[dict[str, Any]] = document["resources"]
+    return entries
