@@ -22,11 +22,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import EnforcementLevel
+from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from plinth.engine import run_program
@@ -157,28 +157,46 @@ def _read_plan(path: Path, environment: str) -> list[dict[str, Any]]:
     return list(document.get("resources") or [])
 
 
+class Analyzer(Protocol):
+    """The analyzer calls the Pulumi CLI makes (the gRPC service of a policy pack)."""
+
+    def Configure(self, request: Any, context: Any) -> Any: ...  # noqa: N802 (gRPC names)
+    def Analyze(self, request: Any, context: Any) -> Any: ...  # noqa: N802
+    def AnalyzeStack(self, request: Any, context: Any) -> Any: ...  # noqa: N802
+
+
+def in_process_analyzer(rules: tuple[Rule, ...] = RULES) -> Analyzer:
+    """The pack's own servicer, without the gRPC server `PolicyPack` would start."""
+    policies: list[Policy] = [rule.policy for rule in rules]
+    analyzer: Analyzer = _PolicyAnalyzerServicer(
+        PACK_NAME, PACK_VERSION, policies, EnforcementLevel.MANDATORY
+    )
+    return analyzer
+
+
 def run_pack(
     entries: Sequence[Mapping[str, Any]],
     settings: Mapping[str, PolicySetting],
     rules: tuple[Rule, ...] = RULES,
+    analyzer: Analyzer | None = None,
 ) -> list[Violation]:
-    """Every violation the pack reports for the plan `entries` under `settings`."""
-    servicer = _PolicyAnalyzerServicer(
-        PACK_NAME, PACK_VERSION, [rule.policy for rule in rules], EnforcementLevel.MANDATORY
-    )
-    servicer.Configure(_configure_request(settings), None)  # type: ignore[no-untyped-call]
+    """Every violation the pack reports for the plan `entries` under `settings`.
+
+    `analyzer` defaults to the pack in this process; tests pass the pack served over
+    gRPC as the Pulumi CLI starts it, to show both give the same verdicts.
+    """
+    analyzer = analyzer if analyzer is not None else in_process_analyzer(rules)
+    analyzer.Configure(_configure_request(settings), None)
     by_urn = {str(entry["urn"]): entry for entry in entries}
     types = {urn: str(entry["type"]) for urn, entry in by_urn.items()}
     violations: list[Violation] = []
     for entry in entries:
         request = analyzer_pb2.AnalyzeRequest(**_resource_fields(entry, by_urn))
-        response = servicer.Analyze(request, None)  # type: ignore[no-untyped-call]
-        violations += _violations(response, str(entry["urn"]), types)
+        violations += _violations(analyzer.Analyze(request, None), str(entry["urn"]), types)
     stack_request = analyzer_pb2.AnalyzeStackRequest(
         resources=[_stack_resource(entry, by_urn) for entry in entries]
     )
-    stack_response = servicer.AnalyzeStack(stack_request, None)  # type: ignore[no-untyped-call]
-    violations += _violations(stack_response, "", types)
+    violations += _violations(analyzer.AnalyzeStack(stack_request, None), "", types)
     return sorted(set(violations), key=_report_order)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from policies.framework import ADVISORY_IN_DEV, MANDATORY_EVERYWHERE, Rule, resource_rule
-from policies.kubernetes import Container, PodSpecView, containers, mapping, pod_validator, sequence
+from policies.pod_specs import Container, PodSpecView, containers, mapping, pod_validator, sequence
 
 GPU_RESOURCES: dict[str, Any] = {
     "type": "array",

@@ -1,6 +1,6 @@
 """Rules: workloads. Pod Security Standards, container resources, images, root filesystem.
 
-Every rule looks at the pods `policies.kubernetes.pod_specs` finds in a resource, so one
+Every rule looks at the pods `policies.pod_specs.pod_specs` finds in a resource, so one
 rule covers Deployments, Jobs, training jobs and Spark applications alike.
 
 The `pss-*` rules are the Pod Security Standards `restricted` profile (which includes
@@ -31,7 +31,7 @@ from policies.framework import (
     Rule,
     resource_rule,
 )
-from policies.kubernetes import (
+from policies.pod_specs import (
     Container,
     PodCheck,
     PodSpecView,

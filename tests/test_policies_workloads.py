@@ -1,4 +1,4 @@
-"""Workload rules (policies/workloads.py) and the pod extractor (policies/kubernetes.py),
+"""Workload rules (policies/workloads.py) and the pod extractor (policies/pod_specs.py),
 through the pack as `plinth check` runs them.
 
 One compliant pod (`pod_spec`) and one compliant Deployment, SparkApplication and
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from policies import workloads
-from policies.kubernetes import containers, pod_specs
+from policies.pod_specs import containers, pod_specs
 from policies.workloads import parse_image
 from tests.policy_harness import entry, hits, kubernetes, violations
 
