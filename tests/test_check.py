@@ -239,3 +239,20 @@ def test_policy_config_prints_what_check_uses() -> None:
     for rule, waiver in waivers.get("plinth:policy", {}).get("waivers", {}).items():
         assert printed[rule]["enforcementLevel"] == waiver["enforcement_level"]
     resolve_policy_config(printed, "printed")
+
+
+def test_a_waiver_relaxes_its_rule_and_is_printed_with_its_reason(tmp_path: Path) -> None:
+    config = local_config()
+    config["plinth:tier"] = "prod"
+    config["plinth:spark_operator"] = {"example": False}
+    config["plinth:training_operator"] = {"example": False}
+    reason = "mirror pins digests; revisit by 2027-03"
+    config["plinth:policy"] = {
+        "waivers": {"images-pinned-by-digest": {"enforcement_level": "advisory", "reason": reason}}
+    }
+    write_environment(tmp_path, "waived", config)
+    (tmp_path / "stacks").symlink_to(ROOT / "stacks")
+    result = run_plinth("check", "waived", project=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"waived images-pinned-by-digest: advisory: {reason}" in result.stdout
+    assert "advisory  images-pinned-by-digest" in result.stdout
