@@ -146,6 +146,16 @@ def _is_list(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, str | bytes)
 
 
+def sequence(value: Any) -> Sequence[Any]:
+    """`value` if it is a list (or a pulumi-policy list proxy), else empty."""
+    return value if _is_list(value) else ()
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """`value` if it is a map (or a pulumi-policy map proxy), else empty."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def dig(value: Any, *keys: str | int) -> Any:
     """`value[k1][k2]...`, or None where any step is missing or of the wrong shape."""
     for key in keys:

@@ -20,8 +20,15 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from policies.framework import ADVISORY_IN_DEV, MANDATORY_EVERYWHERE, Rule, resource_rule
-from policies.pod_specs import Container, PodSpecView, containers, mapping, pod_validator, sequence
+from policies.framework import (
+    ADVISORY_IN_DEV,
+    MANDATORY_EVERYWHERE,
+    Rule,
+    mapping,
+    resource_rule,
+    sequence,
+)
+from policies.pod_specs import Container, PodSpecView, containers, pod_validator
 
 GPU_RESOURCES: dict[str, Any] = {
     "type": "array",

@@ -9,7 +9,7 @@ networking) until someone declares it a platform namespace.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -21,7 +21,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from policies.framework import ADVISORY_IN_DEV, Rule, dig, resource_rule, stack_rule
+from policies.framework import ADVISORY_IN_DEV, Rule, dig, resource_rule, sequence, stack_rule
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
@@ -51,14 +51,6 @@ PLATFORM_NAMESPACES_SCHEMA: dict[str, Any] = {
 
 # An ipBlock with one of these CIDRs admits every address.
 _EVERY_ADDRESS = ("0.0.0.0/0", "::/0")
-
-
-def sequence(value: Any) -> list[Any]:
-    """`value` as a list when it is a list (the policy SDK wraps lists in a read-only
-    Sequence, not a `list`), else an empty list."""
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return list(value)
-    return []
 
 
 def object_namespace(props: Mapping[str, Any], provider: PolicyProviderResource | None) -> str:

@@ -30,6 +30,8 @@ from typing import Any, NamedTuple
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from policies.framework import mapping, sequence
+
 CONTAINER_KINDS = ("containers", "initContainers", "ephemeralContainers")
 
 
@@ -93,18 +95,6 @@ def pod_specs(resource_type: str, props: Mapping[str, Any]) -> list[PodSpecView]
     group, kind = _group_kind(resource_type)
     extract = EXTRACTORS.get((group, kind)) or GROUP_EXTRACTORS.get(group)
     return extract(props) if extract is not None else []
-
-
-def sequence(value: Any) -> Sequence[Any]:
-    """`value` if it is a list (or a pulumi-policy list proxy), else empty."""
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return value
-    return ()
-
-
-def mapping(value: Any) -> Mapping[str, Any]:
-    """`value` if it is a map, else empty."""
-    return value if isinstance(value, Mapping) else {}
 
 
 def _under(path: str, prefix: str) -> bool:

@@ -35,9 +35,10 @@ from policies.framework import (
     MANDATORY_IN_PROD,
     Rule,
     dig,
+    sequence,
     stack_rule,
 )
-from policies.namespaces import NAMESPACE, provider_urn, sequence
+from policies.namespaces import NAMESPACE, provider_urn
 from policies.stateful import STATEFUL_TYPES
 
 STACK = "pulumi:pulumi:Stack"

@@ -29,16 +29,16 @@ from policies.framework import (
     MANDATORY_EVERYWHERE,
     MANDATORY_IN_PROD,
     Rule,
+    mapping,
     resource_rule,
+    sequence,
 )
 from policies.pod_specs import (
     Container,
     PodCheck,
     PodSpecView,
     containers,
-    mapping,
     pod_validator,
-    sequence,
 )
 
 # ---- exemptions ----------------------------------------------------------------------
