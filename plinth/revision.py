@@ -38,7 +38,7 @@ def plan_at_revision(root: Path, environment: str, revision: str) -> list[dict[s
         "--verify",
         "--quiet",
         f"{revision}^{{commit}}",
-        error=f"unknown git revision {revision!r}",
+        error=f"unknown git revision {revision!r}: give a commit, branch or tag (see git log)",
     )
     environment_file = f"environments/Pulumi.{environment}.yaml"
     _git(
@@ -46,7 +46,7 @@ def plan_at_revision(root: Path, environment: str, revision: str) -> list[dict[s
         "cat-file",
         "-e",
         f"{commit}:{prefix}{environment_file}",
-        error=f"{environment_file} does not exist at {revision}",
+        error=f"{environment_file} does not exist at {revision}: pick a later revision",
     )
     with tempfile.TemporaryDirectory(prefix="plinth-rev-") as scratch:
         tree = Path(scratch) / "tree"
