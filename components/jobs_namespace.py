@@ -106,7 +106,18 @@ class JobsNamespace(pulumi.ComponentResource):
         in_namespace = pulumi.ResourceOptions.merge(
             child, pulumi.ResourceOptions(depends_on=[self.namespace])
         )
-        quota = args.quota
+        self._quota_and_defaults(name, args.quota, cluster, in_namespace)
+        self._default_deny(name, cluster, in_namespace)
+        self.volumes = {
+            key: self._volume(name, key, volume, cluster, in_namespace)
+            for key, volume in sorted(args.volumes.items())
+        }
+        self.register_outputs({"namespace": ns})
+
+    def _quota_and_defaults(
+        self, name: str, quota: JobsQuota, cluster: Cluster, in_namespace: pulumi.ResourceOptions
+    ) -> None:
+        ns = self.namespace_name
         k8s.core.v1.ResourceQuota(
             f"{name}-quota",
             metadata=cluster.metadata("jobs-quota", ns),
@@ -136,6 +147,11 @@ class JobsNamespace(pulumi.ComponentResource):
             },
             opts=in_namespace,
         )
+
+    def _default_deny(
+        self, name: str, cluster: Cluster, in_namespace: pulumi.ResourceOptions
+    ) -> None:
+        ns = self.namespace_name
         k8s.networking.v1.NetworkPolicy(
             f"{name}-default-deny",
             metadata=cluster.metadata("default-deny", ns),
@@ -162,11 +178,6 @@ class JobsNamespace(pulumi.ComponentResource):
             },
             opts=in_namespace,
         )
-        self.volumes = {
-            key: self._volume(name, key, volume, cluster, in_namespace)
-            for key, volume in sorted(args.volumes.items())
-        }
-        self.register_outputs({"namespace": ns})
 
     def _volume(
         self,
