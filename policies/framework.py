@@ -87,13 +87,7 @@ def resource_rule(
 ) -> Rule:
     """A rule that looks at one resource's inputs at a time."""
     policy = ResourceValidationPolicy(
-        name,
-        description,
-        validate=validate,
-        enforcement_level=levels.prod,
-        config_schema=_schema(config),
-        severity=severity,
-        remediation_steps=remediation,
+        name, description, validate=validate, **_metadata(severity, remediation, levels, config)
     )
     return Rule(policy, levels, dict(tier_config or {}))
 
@@ -111,19 +105,24 @@ def stack_rule(
 ) -> Rule:
     """A rule that looks at every resource of the stack at once."""
     policy = StackValidationPolicy(
-        name,
-        description,
-        validate=validate,
-        enforcement_level=levels.prod,
-        config_schema=_schema(config),
-        severity=severity,
-        remediation_steps=remediation,
+        name, description, validate=validate, **_metadata(severity, remediation, levels, config)
     )
     return Rule(policy, levels, dict(tier_config or {}))
 
 
-def _schema(config: Mapping[str, dict[str, Any]] | None) -> PolicyConfigSchema | None:
-    return PolicyConfigSchema(dict(config)) if config else None
+def _metadata(
+    severity: Severity,
+    remediation: str,
+    levels: Levels,
+    config: Mapping[str, dict[str, Any]] | None,
+) -> dict[str, Any]:
+    # The policy's own level is its prod level: the pack without a config file is prod.
+    return {
+        "enforcement_level": levels.prod,
+        "config_schema": PolicyConfigSchema(dict(config)) if config else None,
+        "severity": severity,
+        "remediation_steps": remediation,
+    }
 
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
