@@ -62,12 +62,21 @@ def _is_local(chart: str, repository: str) -> bool:
     return chart.startswith(LOCAL_PREFIXES) and not repository
 
 
-def _validate_version(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _checked_source(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> tuple[str, str] | None:
+    """(chart, repository) of a chart resource; None when there is nothing to check."""
     if args.resource_type not in CHART_TYPES:
-        return
+        return None
     source = _chart_and_repository(args)
     if source is None:
         report(_NO_INPUTS, args.urn)
+    return source
+
+
+def _validate_version(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    source = _checked_source(args, report)
+    if source is None:
         return
     chart, repository = source
     if _is_local(chart, repository) or chart.startswith("https://"):
@@ -85,11 +94,8 @@ def _validate_version(args: ResourceValidationArgs, report: ReportViolation) -> 
 
 
 def _validate_repository(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type not in CHART_TYPES:
-        return
-    source = _chart_and_repository(args)
+    source = _checked_source(args, report)
     if source is None:
-        report(_NO_INPUTS, args.urn)
         return
     chart, repository = source
     if _is_local(chart, repository):
