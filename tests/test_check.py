@@ -256,3 +256,15 @@ def test_a_waiver_relaxes_its_rule_and_is_printed_with_its_reason(tmp_path: Path
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"waived images-pinned-by-digest: advisory: {reason}" in result.stdout
     assert "advisory  images-pinned-by-digest" in result.stdout
+
+
+def test_check_reads_a_plan_written_by_synth(tmp_path: Path) -> None:
+    assert run_plinth("synth", "onprem", "--out", str(tmp_path), project=ROOT).returncode == 0
+    plan = tmp_path / "plan.json"
+    from_plan = run_plinth("check", "onprem", "--plan", str(plan), "--format", "json", project=ROOT)
+    fresh = run_plinth("check", "onprem", "--format", "json", project=ROOT)
+    assert from_plan.returncode == fresh.returncode == 0, from_plan.stderr
+    assert json.loads(from_plan.stdout) == json.loads(fresh.stdout)
+    wrong = run_plinth("check", "local", "--plan", str(plan), project=ROOT)
+    assert wrong.returncode == 2
+    assert "not a plan of environment 'local'" in wrong.stderr
