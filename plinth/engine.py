@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import runpy
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,31 @@ class RecordingMonitor(mocks.MockMonitor):
         self.entries: list[dict[str, Any]] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        try:
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        finally:
+            _close_worker_event_loop()
         if request.type != STACK_TYPE:
             self.entries.append(plan_entry(request, response.urn))
         return response
+
+
+def _close_worker_event_loop() -> None:
+    """Close the event loop MockMonitor opened on this worker thread for deserializing.
+
+    It never closes them; left to the garbage collector, a loop can outlive its self-pipe
+    and fail noisily in `__del__`. The next call on the thread opens a fresh one.
+    """
+    if threading.current_thread() is threading.main_thread():
+        return
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop = policy.get_event_loop()
+    except RuntimeError:
+        return
+    if not loop.is_running():
+        loop.close()
+        policy.set_event_loop(None)
 
 
 def plan_entry(request: Any, urn: str) -> dict[str, Any]:
