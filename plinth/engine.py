@@ -10,6 +10,7 @@ run and every machine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import runpy
 import threading
@@ -55,33 +56,24 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mock: mocks.Mocks) -> None:
         super().__init__(mock)
         self.entries: list[dict[str, Any]] = []
+        self.worker_loops: set[asyncio.AbstractEventLoop] = set()
+
+    def _keep_worker_loop(self) -> None:
+        # MockMonitor opens an event loop on each worker thread (for deserializing) and
+        # never closes it; left to the garbage collector, a loop can outlive its self-pipe
+        # and fail noisily in `__del__`. run_program closes them when the run is over.
+        if threading.current_thread() is not threading.main_thread():
+            with contextlib.suppress(RuntimeError):
+                self.worker_loops.add(asyncio.get_event_loop_policy().get_event_loop())
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         try:
             response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         finally:
-            _close_worker_event_loop()
+            self._keep_worker_loop()
         if request.type != STACK_TYPE:
             self.entries.append(plan_entry(request, response.urn))
         return response
-
-
-def _close_worker_event_loop() -> None:
-    """Close the event loop MockMonitor opened on this worker thread for deserializing.
-
-    It never closes them; left to the garbage collector, a loop can outlive its self-pipe
-    and fail noisily in `__del__`. The next call on the thread opens a fresh one.
-    """
-    if threading.current_thread() is threading.main_thread():
-        return
-    policy = asyncio.get_event_loop_policy()
-    try:
-        loop = policy.get_event_loop()
-    except RuntimeError:
-        return
-    if not loop.is_running():
-        loop.close()
-        policy.set_event_loop(None)
 
 
 def plan_entry(request: Any, urn: str) -> dict[str, Any]:
@@ -155,6 +147,8 @@ def run_program(root: Path, environment: Environment) -> list[dict[str, Any]]:
         # Join the executor's threads before closing, so none outlives its loop.
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()
+        for worker_loop in monitor.worker_loops:
+            worker_loop.close()
         # The mock monitor's worker threads open event loops of their own; collecting them
         # now closes them cleanly instead of noisily at interpreter exit.
         gc.collect()
