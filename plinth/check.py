@@ -29,7 +29,7 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from plinth.engine import run_program
+from plinth.engine import provider_urn, run_program
 from plinth.environments import Environment, load_environment, project_root
 from plinth.plan import plan_document, write_plan
 from plinth.policy_config import (
@@ -237,7 +237,7 @@ def _resource_fields(
             parent=str(entry.get("parent") or ""),
         ),
     }
-    provider = by_urn.get(str(entry.get("provider") or "").rsplit("::", 1)[0])
+    provider = by_urn.get(provider_urn(str(entry.get("provider") or "")))
     if provider is not None:
         fields["provider"] = analyzer_pb2.AnalyzerProviderResource(
             type=provider["type"],

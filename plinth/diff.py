@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from plinth.engine import STACK_TYPE, URN_PREFIX, provider_urn, split_urn
 from plinth.replacement import (
     PropertyPath,
     contains,
@@ -48,8 +49,6 @@ OPTIONS = (
     "ignore_changes",
     "replace_on_changes",
 )
-STACK_TYPE = "pulumi:pulumi:Stack"
-URN_PREFIX = "urn:pulumi:"
 
 
 @dataclass(frozen=True)
@@ -236,7 +235,7 @@ def _option_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tupl
         for name in OPTIONS
         if before[name] != after[name]
     ]
-    old_provider, new_provider = (_reference_urn(e["provider"]) for e in (before, after))
+    old_provider, new_provider = (provider_urn(e["provider"]) for e in (before, after))
     if old_provider != new_provider:
         names = (split_urn(urn)[3] if urn else "(default)" for urn in (old_provider, new_provider))
         options.append("provider: {} -> {}".format(*names))
@@ -251,8 +250,8 @@ def _provider_reasons(
 ) -> list[str]:
     """The engine replaces a resource whose provider it replaces (step_generator.go,
     `providerChanged`): the new provider's `DiffConfig` against the old provider's inputs."""
-    old_provider = old.get(_reference_urn(before["provider"]))
-    new_provider = new.get(_reference_urn(after["provider"]))
+    old_provider = old.get(provider_urn(before["provider"]))
+    new_provider = new.get(provider_urn(after["provider"]))
     if old_provider is None or new_provider is None:
         return []
     keys = provider_replacement_keys(
@@ -352,13 +351,8 @@ def _leaves(value: Any, prefix: PropertyPath) -> Iterator[PropertyPath]:
 
 
 def _inputs_of(reference: str, entries: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Any]:
-    provider = entries.get(_reference_urn(reference))
+    provider = entries.get(provider_urn(reference))
     return provider["inputs"] if provider is not None else {}
-
-
-def _reference_urn(reference: str) -> str:
-    """The URN of a provider reference (`<urn>::<id>`)."""
-    return reference.rsplit("::", 1)[0] if reference else ""
 
 
 def _depth(urn: str, entries: Mapping[str, Mapping[str, Any]]) -> int:
@@ -403,12 +397,6 @@ def _alias_urns(entry: Mapping[str, Any], matched: Mapping[str, str]) -> list[st
                 old_name = old_parent_name + name.removeprefix(parent_name)
             urns.append(make_urn(stack, project, parent_before, type_token, old_name))
     return urns
-
-
-def split_urn(urn: str) -> tuple[str, str, str, str]:
-    """(stack, project, qualified type, name) of a URN."""
-    stack, project, qualified_type, name = urn.removeprefix(URN_PREFIX).split("::", 3)
-    return stack, project, qualified_type, name
 
 
 def make_urn(stack: str, project: str, parent: str, type_token: str, name: str) -> str:

@@ -30,6 +30,7 @@ SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 (a marker, n
 RESOURCE_SIGNATURE = "5cf8f73096256a8f31e491e813e4eb8e"
 UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 STACK_TYPE = "pulumi:pulumi:Stack"
+URN_PREFIX = "urn:pulumi:"
 
 
 class PlaceholderMocks(mocks.Mocks):
@@ -74,6 +75,17 @@ class RecordingMonitor(mocks.MockMonitor):
         if request.type != STACK_TYPE:
             self.entries.append(plan_entry(request, response.urn))
         return response
+
+
+def provider_urn(reference: str) -> str:
+    """The provider's URN from a resource's `provider` field (`<provider urn>::<id>`)."""
+    return reference.rsplit("::", 1)[0] if reference else ""
+
+
+def split_urn(urn: str) -> tuple[str, str, str, str]:
+    """(stack, project, qualified type, name) of a URN."""
+    stack, project, qualified_type, name = urn.removeprefix(URN_PREFIX).split("::", 3)
+    return stack, project, qualified_type, name
 
 
 def plan_entry(request: Any, urn: str) -> dict[str, Any]:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plinth.engine import provider_urn
+
 COMPONENT_PREFIX = "plinth:"
 PROVIDER_PREFIX = "pulumi:providers:"
 DOT_TIMEOUT_S = 60
@@ -110,11 +112,6 @@ def build_graph(entries: Sequence[Mapping[str, Any]]) -> Graph:
         nodes=tuple(sorted(nodes, key=lambda node: node.node_id)),
         edges=tuple(sorted(_edges(entries, owner, ids))),
     )
-
-
-def provider_urn(reference: str) -> str:
-    """The provider's URN from a resource's `provider` field (`<provider urn>::<id>`)."""
-    return reference.rsplit("::", 1)[0]
 
 
 def node_ids(by_urn: ByUrn, node_urns: Sequence[str]) -> dict[str, str]:

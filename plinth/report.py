@@ -14,6 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 from plinth.check import CheckReport, Violation
+from plinth.engine import split_urn
 from policies.registry import PACK_NAME, PACK_VERSION
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -23,9 +24,8 @@ def resource_label(urn: str) -> str:
     """`Kind name` from a URN (the last type segment and the name), or `(stack)`."""
     if not urn:
         return "(stack)"
-    parts = urn.split("::")
-    resource_type = parts[-2].rsplit("$", 1)[-1] if len(parts) >= 2 else urn
-    return f"{resource_type.rsplit(':', 1)[-1]} {parts[-1]}"
+    _, _, qualified_type, name = split_urn(urn)
+    return f"{qualified_type.rsplit('$', 1)[-1].rsplit(':', 1)[-1]} {name}"
 
 
 def _summary(report: CheckReport) -> str:

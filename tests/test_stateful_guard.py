@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from plinth.diff import diff_plans
+from plinth.engine import provider_urn
 from policies.stateful import STATEFUL_TYPES
 from tests.conftest import ENVIRONMENTS, ROOT, SynthesizedEnvironment
 
@@ -36,7 +37,7 @@ def stateful_subset(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
         if entry["type"] not in STATEFUL_TYPES:
             continue
         keep.add(entry["urn"])
-        keep.add(str(entry.get("provider") or "").rsplit("::", 1)[0])
+        keep.add(provider_urn(str(entry.get("provider") or "")))
         parent = str(entry.get("parent") or "")
         while parent in by_urn and parent not in keep:
             keep.add(parent)
