@@ -18,7 +18,6 @@ checked here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from plinth.engine import provider_urn, run_program
 from plinth.environments import Environment, load_environment, project_root
-from plinth.plan import plan_document, write_plan
+from plinth.plan import plan_document, read_plan, write_plan
 from plinth.policy_config import (
     CONFIG_DIR,
     PolicyConfigError,
@@ -42,7 +41,6 @@ from plinth.policy_config import (
 )
 from policies.framework import Rule
 from policies.registry import PACK_NAME, PACK_VERSION, RULES
-from stacks.config import ConfigError
 
 _LEVEL_NAMES = {
     analyzer_pb2.ADVISORY: "advisory",
@@ -102,7 +100,7 @@ def check_environment(
         entries = run_program(root, environment)
         write_plan(root / "out" / name, plan_document(name, entries))
     else:
-        entries = _read_plan(plan, name)
+        entries = read_plan(plan, name)
     return CheckReport(
         environment=name,
         tier=environment.platform.tier,
@@ -143,18 +141,6 @@ def environment_policy_config(
     )
     relative = tier_file.relative_to(CONFIG_DIR.parent.parent)
     return layered, f"{relative} + environments/{environment.path.name} plinth:policy"
-
-
-def _read_plan(path: Path, environment: str) -> list[dict[str, Any]]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the plan ({error}); run plinth synth") from None
-    if not isinstance(document, dict) or document.get("environment") != environment:
-        raise ConfigError(
-            f"{path}: not a plan of environment {environment!r}; run plinth synth {environment}"
-        )
-    return list(document.get("resources") or [])
 
 
 class Analyzer(Protocol):

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from plinth.engine import kubernetes_objects
+from stacks.config import ConfigError
 
 PLAN_VERSION = 1
 HEAD_KEYS = ("apiVersion", "kind", "metadata")
@@ -46,6 +47,19 @@ def write_plan(out_dir: Path, document: Mapping[str, Any]) -> None:
         _swap_in(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_plan(path: Path, environment: str) -> list[dict[str, Any]]:
+    """The entries of a plan.json that `plinth synth` wrote for `environment`."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the plan ({error}); run plinth synth") from None
+    if not isinstance(document, dict) or document.get("environment") != environment:
+        raise ConfigError(
+            f"{path}: not a plan of environment {environment!r}; run plinth synth {environment}"
+        )
+    return list(document.get("resources") or [])
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:

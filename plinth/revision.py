@@ -10,7 +10,6 @@ the mock engine's per-run state (event loops, imported modules) from leaking bet
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from plinth.plan import read_plan
 from stacks.config import ConfigError
 
 GIT_TIMEOUT_S = 60
@@ -115,6 +115,4 @@ def _synthesize(tree: Path, environment: str, label: str, out_dir: Path) -> list
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
         last = lines[-1] if lines else f"exit code {result.returncode}"
         raise RevisionSynthError(f"{label}: plinth synth failed: {last}")
-    document = json.loads((out_dir / "plan.json").read_text(encoding="utf-8"))
-    entries: list[dict[str, Any]] = document["resources"]
-    return entries
+    return read_plan(out_dir / "plan.json", environment)
