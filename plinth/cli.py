@@ -150,11 +150,11 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _diff_sides(args: argparse.Namespace) -> tuple[str, list[Any], str, list[Any]]:
-    """(label, plan entries) before and after. One program run in this process, the other
-    in a subprocess; environment files are checked first, so a bad one fails in a second."""
+    """(label, plan entries) before and after. Another revision runs its own code in a
+    subprocess; environment files are checked first, so a bad one fails in a second."""
     from plinth.diff import align_environment  # noqa: PLC0415
     from plinth.environments import load_environment, project_root  # noqa: PLC0415
-    from plinth.revision import plan_at_revision, synthesize_in_subprocess  # noqa: PLC0415
+    from plinth.revision import plan_at_revision  # noqa: PLC0415
 
     root = project_root()
     load_environment(root, args.environment)
@@ -165,7 +165,7 @@ def _diff_sides(args: argparse.Namespace) -> tuple[str, list[Any], str, list[Any
             return f"{args.environment}@{args.rev}", before, args.environment, after
         load_environment(root, args.other)
         _, first = synthesize(args.environment, Path(scratch) / "before")
-        after = synthesize_in_subprocess(root, args.other, args.other)
+        _, after = synthesize(args.other, Path(scratch) / "after")
         before = align_environment(first, args.environment, args.other)
         return args.environment, before, args.other, after
 
