@@ -23,6 +23,7 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks, settings
 
 from plinth.environments import Environment
+from plinth.placeholders import AWS_PROVIDER, DEFAULT_REGION, aws_outputs
 
 # Markers of Pulumi's property wire format (sdk/python/lib/pulumi/runtime/rpc.py).
 SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
@@ -36,13 +37,23 @@ URN_PREFIX = "urn:pulumi:"
 class PlaceholderMocks(mocks.Mocks):
     """Answers every registration with its inputs plus deterministic cloud-side values."""
 
+    def __init__(self) -> None:
+        self.aws_regions: dict[str, str] = {}  # AWS provider id -> its region
+
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id = f"{args.name}-id"
         state = dict(args.inputs)
         metadata = state.get("metadata")
         if args.typ.startswith("kubernetes:") and isinstance(metadata, dict):
             # The API server would assign these; components may read them.
             state["metadata"] = {"name": args.name, **metadata, "uid": f"uid-{args.name}"}
-        return f"{args.name}-id", state
+        elif args.typ == AWS_PROVIDER:
+            self.aws_regions[resource_id] = str(state.get("region") or DEFAULT_REGION)
+        elif args.typ.startswith("aws:"):
+            provider_id = (args.provider or "").rsplit("::", 1)[-1]
+            region = self.aws_regions.get(provider_id, DEFAULT_REGION)
+            state = {**aws_outputs(args.typ, args.name, state, region), **state}
+        return resource_id, state
 
     def call(
         self,

@@ -16,10 +16,14 @@ from stacks.config import ExistingCluster, PlatformConfig
 
 
 def connect(
-    name: str, config: PlatformConfig, labels: Mapping[str, str], *, protect_stateful: bool
+    name: str,
+    settings: ExistingCluster,
+    config: PlatformConfig,
+    labels: Mapping[str, str],
+    *,
+    protect_stateful: bool,
 ) -> Cluster:
     """A `Cluster` for the kubeconfig context named in `plinth:cluster`."""
-    settings: ExistingCluster = config.cluster
     provider = k8s.Provider(
         f"{name}-existing",
         context=settings.context,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from components.cluster import Cluster
 from stacks import existing
-from stacks.config import PlatformConfig
+from stacks.config import ExistingCluster, PlatformConfig
 
 
 def platform_labels(environment: str, config: PlatformConfig) -> dict[str, str]:
@@ -24,9 +24,12 @@ def protects_stateful(config: PlatformConfig) -> bool:
 
 
 def connect_cluster(environment: str, config: PlatformConfig) -> Cluster:
-    """The cluster of `config.cluster.target`; only `existing` is implemented so far."""
+    """The cluster of `config.cluster.target`."""
+    if not isinstance(config.cluster, ExistingCluster):
+        raise NotImplementedError("the eks target is being built")
     return existing.connect(
         environment,
+        config.cluster,
         config,
         platform_labels(environment, config),
         protect_stateful=protects_stateful(config),

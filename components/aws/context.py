@@ -1,0 +1,45 @@
+"""What every AWS component receives: the provider to create through and the environment's
+rules for resources that hold data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """The AWS provider of one environment (its region and default tags) and whether
+    resources holding data are protected (prod)."""
+
+    provider: aws.Provider
+    region: str
+    protect_stateful: bool
+
+    def options(self, parent: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
+        """Options for a component's AWS children: parented to it, created through the
+        environment's provider."""
+        return pulumi.ResourceOptions(parent=parent, provider=self.provider, **options)  # type: ignore[arg-type]
+
+    def stateful_options(
+        self, parent: pulumi.Resource, **options: object
+    ) -> pulumi.ResourceOptions:
+        """Options for a child that holds data: protected and kept on delete where that is
+        the environment's rule, so `pulumi up` never deletes or replaces it silently."""
+        return self.options(
+            parent,
+            protect=self.protect_stateful,
+            retain_on_delete=self.protect_stateful,
+            **options,
+        )
+
+
+@dataclass(frozen=True)
+class OidcIssuer:
+    """The cluster's OIDC issuer as IAM knows it, for IRSA trust policies."""
+
+    provider_arn: pulumi.Output[str]
+    url: pulumi.Output[str]
+    """The issuer URL, `https://oidc.eks.<region>.amazonaws.com/id/<id>`."""
