@@ -14,7 +14,7 @@ import contextlib
 import gc
 import runpy
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ class PlaceholderMocks(mocks.Mocks):
             provider_id = (args.provider or "").rsplit("::", 1)[-1]
             region = self.aws_regions.get(provider_id, DEFAULT_REGION)
             state = {**aws_outputs(args.typ, args.name, state, region), **state}
+            if args.typ == "aws:s3/bucket:Bucket":
+                resource_id = str(state["bucket"])  # a bucket's id is its name
         return resource_id, state
 
     def call(
@@ -149,20 +151,35 @@ def clean_value(value: Any) -> Any:
 
 def run_program(root: Path, environment: Environment) -> list[dict[str, Any]]:
     """Run `stacks/__main__.py` for `environment` under mocks; the plan entries, by URN."""
+    program = str(root / "stacks" / "__main__.py")
+    return record(
+        lambda: runpy.run_path(program, run_name="__main__"),
+        stack=environment.name,
+        config=environment.pulumi_config,
+        secret_keys=environment.secret_keys,
+    )
+
+
+def record(
+    program: Callable[[], object],
+    *,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """Run `program` (anything that registers resources) under mocks as stack `stack` with
+    `config`; the plan entries it registered, by URN. Tests build single components this way."""
     settings.reset_options()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     mock = PlaceholderMocks()
     monitor = RecordingMonitor(mock)
-    pulumi.runtime.set_mocks(
-        mock, project="plinth", stack=environment.name, preview=False, monitor=monitor
-    )
-    pulumi.runtime.set_all_config(dict(environment.pulumi_config), list(environment.secret_keys))
-    program = str(root / "stacks" / "__main__.py")
+    pulumi.runtime.set_mocks(mock, project="plinth", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def run() -> None:
-        runpy.run_path(program, run_name="__main__")
+        program()
 
     try:
         run()
