@@ -12,6 +12,9 @@ from typing import Any, Literal
 import pulumi_kubernetes as k8s
 
 PodSecurityLevel = Literal["restricted", "baseline"]
+# What a namespace may enforce: workload levels, or `privileged` for platform namespaces
+# whose node agents need the host (device plugin sockets, hostPath mounts).
+NamespaceLevel = Literal["restricted", "baseline", "privileged"]
 
 RESTRICTED_CONTAINER_ARGS: k8s.core.v1.SecurityContextArgsDict = {
     "allow_privilege_escalation": False,
@@ -41,6 +44,6 @@ def _camel(key: str) -> str:
 RESTRICTED_CONTAINER: dict[str, Any] = camel_case(RESTRICTED_CONTAINER_ARGS)
 
 
-def namespace_labels(level: PodSecurityLevel) -> dict[str, str]:
+def namespace_labels(level: NamespaceLevel) -> dict[str, str]:
     """Pod Security Admission labels that enforce, audit and warn at `level`."""
     return {f"pod-security.kubernetes.io/{mode}": level for mode in ("audit", "enforce", "warn")}

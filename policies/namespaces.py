@@ -31,14 +31,15 @@ PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_LEVELS = ("privileged", "baseline", "restricted")
 WORKLOAD_LEVEL = "restricted"
 
-# Kubernetes' own namespaces and the default namespaces of Plinth's operators
-# (spark_operator.namespace, training_operator.namespace). Move an operator elsewhere and
-# name its namespace in this knob too (an environment's plinth:policy config).
+# Kubernetes' own namespaces and the default namespaces of Plinth's operators and node
+# agents (spark_operator.namespace, training_operator.namespace, gpu.namespace). Move one
+# elsewhere and name its namespace in this knob too (an environment's plinth:policy config).
 DEFAULT_PLATFORM_NAMESPACES = (
     "kube-node-lease",
     "kube-public",
     "kube-system",
     "kubeflow",
+    "nvidia-gpu",
     "spark-operator",
 )
 PLATFORM_NAMESPACES_SCHEMA: dict[str, Any] = {
