@@ -7,10 +7,14 @@
     plinth policy-config ENV       print the --policy-pack-config file for `pulumi preview`
     plinth diff ENV OTHER_ENV | ENV --rev GITREV [--format text|json]
                                    what changes, and which changes replace stateful resources
+    plinth bootstrap aws --region R --bucket B [--kms-alias alias/NAME]
+                                   create the S3 state bucket and KMS secrets key Pulumi needs
+    plinth preflight ENV           read-only AWS checks of an eks environment before a deploy
 
-Exit codes: 0 success, 1 the program failed or `check` found a mandatory violation,
-2 bad input (configuration, policy config, arguments, git revision), 3 `diff` found a
-stateful resource (volume, bucket, database, key) that would be replaced.
+Exit codes: 0 success, 1 the program failed, `check` found a mandatory violation or
+`preflight` a failing check (or AWS itself failed), 2 bad input (configuration, policy
+config, arguments, git revision, AWS credentials or permissions, a bucket name taken),
+3 `diff` found a stateful resource (volume, bucket, database, key) that would be replaced.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from plinth.aws_session import AwsError, AwsServiceError
+from plinth.bootstrap import DEFAULT_KMS_ALIAS, bootstrap_aws
 from plinth.graph import GraphRenderError, write_graphs
 from plinth.plan import format_summary
 from plinth.synth import synthesize
@@ -43,7 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"plinth: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except GraphRenderError as error:
+    except AwsError as error:
+        print(f"plinth: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (GraphRenderError, AwsServiceError) as error:
         print(f"plinth: error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except BrokenPipeError:
@@ -87,6 +96,28 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--rev", metavar="GITREV", help="compare ENV at GITREV with the work tree")
     diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.set_defaults(run=_diff)
+    bootstrap = commands.add_parser(
+        "bootstrap", help="create what Pulumi needs before the first stack (state, secrets key)"
+    )
+    clouds = bootstrap.add_subparsers(required=True, metavar="CLOUD")
+    bootstrap_aws = clouds.add_parser(
+        "aws", help="S3 bucket for Pulumi state and KMS key for stack secrets (idempotent)"
+    )
+    bootstrap_aws.add_argument("--region", required=True, help="AWS region, e.g. eu-west-1")
+    bootstrap_aws.add_argument(
+        "--bucket", required=True, help="S3 bucket for the state (a globally unique name)"
+    )
+    bootstrap_aws.add_argument(
+        "--kms-alias",
+        default=DEFAULT_KMS_ALIAS,
+        help="alias of the KMS key for secrets, created if missing (default: %(default)s)",
+    )
+    bootstrap_aws.set_defaults(run=_bootstrap_aws)
+    preflight = commands.add_parser(
+        "preflight", help="read-only AWS checks of an eks environment; exit 1 if one fails"
+    )
+    preflight.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
+    preflight.set_defaults(run=_preflight)
     return parser
 
 
@@ -147,6 +178,20 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         print(format_diff(result, before_label, after_label))
     return EXIT_STATEFUL_REPLACEMENT if result.stateful_replacements else 0
+
+
+def _bootstrap_aws(args: argparse.Namespace) -> int:
+    print(bootstrap_aws(args.region, args.bucket, args.kms_alias).report(), end="")
+    return 0
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    from plinth.environments import load_environment, project_root  # noqa: PLC0415
+    from plinth.preflight import preflight_environment  # noqa: PLC0415
+
+    report, passed = preflight_environment(load_environment(project_root(), args.environment))
+    print(report, end="")
+    return 0 if passed else EXIT_FAILED
 
 
 def _diff_sides(args: argparse.Namespace) -> tuple[str, list[Any], str, list[Any]]:
