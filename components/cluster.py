@@ -46,6 +46,12 @@ class GpuScheduling:
         }
 
 
+# Plinth's own GPU node convention: what EKS node pools carry, and the `existing` target's
+# default (plinth:cluster.gpu overrides it there).
+GPU_TAINT = Taint(GPU_RESOURCE, "true", "NoSchedule")
+GPU_NODE_LABELS: Mapping[str, str] = MappingProxyType({"plinth.io/accelerator": "nvidia"})
+
+
 @dataclass(frozen=True)
 class Cluster:
     """A Kubernetes cluster ready to receive components.

@@ -21,6 +21,20 @@ SPARK_OPERATOR_CRD_BASE = (
 # renovate: datasource=docker depName=docker.io/library/spark
 SPARK_IMAGE = "docker.io/library/spark:4.0.1"
 
+# Cluster Autoscaler: one image per Kubernetes minor, since each release is built and tested
+# for the Kubernetes minor of the same number (kubernetes/autoscaler cluster-autoscaler/
+# README.md, "Releases"). The newest patch of each minor, from the repository's tags
+# `cluster-autoscaler-1.<minor>.<patch>`. Bump each pin within its own minor only.
+# renovate: datasource=docker depName=registry.k8s.io/autoscaling/cluster-autoscaler
+CLUSTER_AUTOSCALER_IMAGE = "registry.k8s.io/autoscaling/cluster-autoscaler"
+CLUSTER_AUTOSCALER_TAGS = {
+    "1.31": "v1.31.5",  # renovate: allowedVersions=/^v1\.31\./
+    "1.32": "v1.32.7",  # renovate: allowedVersions=/^v1\.32\./
+    "1.33": "v1.33.6",  # renovate: allowedVersions=/^v1\.33\./
+    "1.34": "v1.34.5",  # renovate: allowedVersions=/^v1\.34\./
+    "1.35": "v1.35.2",  # renovate: allowedVersions=/^v1\.35\./
+}
+
 # Kubeflow training operator v1 (TFJob, PyTorchJob, MPIJob, XGBoostJob, JAXJob, PaddleJob).
 # kubeflow/training-operator was renamed kubeflow/trainer; its 2.x releases are Kubeflow
 # Trainer (the TrainJob API), a different operator: stay on 1.x.
@@ -38,3 +52,24 @@ TRAINING_OPERATOR_IMAGE = "ghcr.io/kubeflow/training-v1/training-operator:v1-93c
 # The training example's image: official PyTorch with CUDA, which also runs on CPU.
 # renovate: datasource=docker depName=docker.io/pytorch/pytorch
 PYTORCH_IMAGE = "docker.io/pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"
+
+# NVIDIA GPU enablement (components/gpu_enablement.py). Mode device-plugin: the device
+# plugin chart and the DCGM exporter chart, whose versions are the exporter's (its release
+# tags read <DCGM version>-<exporter version>, e.g. 4.5.3-4.8.2).
+# renovate: datasource=helm depName=nvidia-device-plugin registryUrl=https://nvidia.github.io/k8s-device-plugin
+NVIDIA_DEVICE_PLUGIN_CHART = "0.20.0"
+NVIDIA_DEVICE_PLUGIN_CHART_REPO = "https://nvidia.github.io/k8s-device-plugin"
+# renovate: datasource=helm depName=dcgm-exporter registryUrl=https://nvidia.github.io/dcgm-exporter/helm-charts
+DCGM_EXPORTER_CHART = "4.8.2"
+DCGM_EXPORTER_CHART_REPO = "https://nvidia.github.io/dcgm-exporter/helm-charts"
+# Mode gpu-operator. NGC chart versions carry a leading "v". The CRDs ship in the chart's
+# crds/ folder; installed from the release tag matching the chart: bump both together.
+# renovate: datasource=helm depName=gpu-operator registryUrl=https://helm.ngc.nvidia.com/nvidia
+GPU_OPERATOR_CHART = "v26.7.0"
+GPU_OPERATOR_CHART_REPO = "https://helm.ngc.nvidia.com/nvidia"
+# renovate: datasource=github-tags depName=NVIDIA/gpu-operator
+GPU_OPERATOR_RELEASE = "v26.7.0"
+GPU_OPERATOR_CRD_BASE = (
+    "https://raw.githubusercontent.com/NVIDIA/gpu-operator/"
+    f"{GPU_OPERATOR_RELEASE}/deployments/gpu-operator/crds"
+)

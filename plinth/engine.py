@@ -39,6 +39,9 @@ class PlaceholderMocks(mocks.Mocks):
 
     def __init__(self) -> None:
         self.aws_regions: dict[str, str] = {}  # AWS provider id -> its region
+        # (type, name) -> the name it was first created under, from its aliases: a renamed
+        # resource keeps the physical name the provider gave it at creation.
+        self.former_names: dict[tuple[str, str], str] = {}
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         resource_id = f"{args.name}-id"
@@ -52,7 +55,8 @@ class PlaceholderMocks(mocks.Mocks):
         elif args.typ.startswith("aws:"):
             provider_id = (args.provider or "").rsplit("::", 1)[-1]
             region = self.aws_regions.get(provider_id, DEFAULT_REGION)
-            state = {**aws_outputs(args.typ, args.name, state, region), **state}
+            physical = self.former_names.get((args.typ, args.name), args.name)
+            state = {**aws_outputs(args.typ, physical, state, region), **state}
             if args.typ == "aws:s3/bucket:Bucket":
                 resource_id = str(state["bucket"])  # a bucket's id is its name
         return resource_id, state
@@ -70,6 +74,7 @@ class RecordingMonitor(mocks.MockMonitor):
     def __init__(self, mock: mocks.Mocks) -> None:
         super().__init__(mock)
         self.entries: list[dict[str, Any]] = []
+        self.former_names: dict[str, str] = {}  # URN -> the name it had before a rename
         self.worker_loops: set[asyncio.AbstractEventLoop] = set()
 
     def _keep_worker_loop(self) -> None:
@@ -81,13 +86,39 @@ class RecordingMonitor(mocks.MockMonitor):
                 self.worker_loops.add(asyncio.get_event_loop_policy().get_event_loop())
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        former = former_name(request) or self._inherited_former_name(request)
+        if former and isinstance(self.mocks, PlaceholderMocks):
+            self.mocks.former_names[(request.type, request.name)] = former
         try:
             response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         finally:
             self._keep_worker_loop()
+        if former:
+            self.former_names[response.urn] = former
         if request.type != STACK_TYPE:
             self.entries.append(plan_entry(request, response.urn))
         return response
+
+    def _inherited_former_name(self, request: Any) -> str | None:
+        """A child named after its renamed parent had the parent's former name as prefix
+        (the engine derives the child's alias the same way)."""
+        parent_former = self.former_names.get(request.parent)
+        if not parent_former:
+            return None
+        parent_name = split_urn(request.parent)[3]
+        if not request.name.startswith(parent_name):
+            return None
+        return str(parent_former) + str(request.name).removeprefix(parent_name)
+
+
+def former_name(request: Any) -> str | None:
+    """The name a registration's first alias gives (by spec or by URN), if any."""
+    for alias in request.aliases:
+        if alias.HasField("spec") and alias.spec.name:
+            return str(alias.spec.name)
+        if alias.urn:
+            return split_urn(alias.urn)[3]
+    return split_urn(request.aliasURNs[0])[3] if request.aliasURNs else None
 
 
 def provider_urn(reference: str) -> str:

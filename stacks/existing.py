@@ -8,11 +8,24 @@ so the plan is the same with or without access to the cluster.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi_kubernetes as k8s
 
 from components.cluster import Cluster, GpuScheduling, Taint
+from components.jobs_namespace import JobsNamespace
 from stacks.config import ExistingCluster, PlatformConfig
+
+
+@dataclass(frozen=True)
+class ExistingTarget:
+    """A cluster reached through a kubeconfig; it brings nothing else."""
+
+    cluster: Cluster
+
+    def attach_jobs(self, jobs: JobsNamespace) -> None:
+        """Nothing to attach: jobs share data through the jobs namespace's own volumes."""
+        del jobs
 
 
 def connect(
@@ -22,8 +35,8 @@ def connect(
     labels: Mapping[str, str],
     *,
     protect_stateful: bool,
-) -> Cluster:
-    """A `Cluster` for the kubeconfig context named in `plinth:cluster`."""
+) -> ExistingTarget:
+    """The cluster of the kubeconfig context named in `plinth:cluster`."""
     provider = k8s.Provider(
         f"{name}-existing",
         context=settings.context,
@@ -35,7 +48,7 @@ def connect(
             taint=Taint(settings.gpu.taint_key, settings.gpu.taint_value, "NoSchedule"),
             node_selector=dict(settings.gpu.node_selector),
         )
-    return Cluster(
+    cluster = Cluster(
         name=name,
         provider=provider,
         kubernetes_version=settings.kubernetes_version,
@@ -44,3 +57,4 @@ def connect(
         protect_stateful=protect_stateful,
         labels=labels,
     )
+    return ExistingTarget(cluster)

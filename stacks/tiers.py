@@ -26,3 +26,11 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "training_operator": {"replicas": 2, "example": False},
     },
 }
+
+# What each tier changes on an `eks` cluster (merged under plinth:cluster when its target is
+# eks): prod keeps the API server off the internet and survives a zone's NAT outage.
+EKS_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {},
+    "staging": {},
+    "prod": {"endpoint_public_access": False, "nat_gateways": "per-zone"},
+}

@@ -14,6 +14,7 @@ from components.cluster import GPU_RESOURCE
 from components.merge import deep_merge
 from plinth.engine import kubernetes_objects
 from plinth.synth import synthesize
+from stacks.config import ExistingCluster
 from tests.conftest import ROOT, SynthesizedEnvironment
 
 Variant = Callable[[dict[str, Any]], list[dict[str, Any]]]
@@ -78,8 +79,17 @@ def test_crds_come_from_the_pinned_releases(env: SynthesizedEnvironment) -> None
     assert all(f"/{versions.TRAINING_OPERATOR_RELEASE}/" in url for url in training)
 
 
+def spark_chart(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    (chart,) = [
+        e
+        for e in entries
+        if e["type"] == "kubernetes:helm.sh/v4:Chart" and e["inputs"]["chart"] == "spark-operator"
+    ]
+    return chart
+
+
 def test_spark_chart_skips_crds_and_watches_the_jobs_namespace(env: SynthesizedEnvironment) -> None:
-    (chart,) = env.of_type("kubernetes:helm.sh/v4:Chart")
+    chart = spark_chart(env.entries)
     inputs = chart["inputs"]
     assert inputs["skipCrds"] is True
     assert inputs["version"] == versions.SPARK_OPERATOR_CHART
@@ -141,7 +151,9 @@ def test_gpu_example_lands_only_on_gpu_nodes(
     synthesized: dict[str, SynthesizedEnvironment],
 ) -> None:
     local = synthesized["local"]
-    gpu = local.environment.platform.cluster.gpu
+    cluster = local.environment.platform.cluster
+    assert isinstance(cluster, ExistingCluster)
+    gpu = cluster.gpu
     pod = pytorch_pod(local.entries)
     (container,) = pod["containers"]
     assert container["resources"]["limits"][GPU_RESOURCE] == "1"
@@ -180,7 +192,7 @@ def test_components_switch_off(variant: Variant) -> None:
 def test_values_override_merges_over_rendered_values(variant: Variant) -> None:
     override = {"controller": {"workers": 20}, "spark": {"jobNamespaces": ["ml-jobs", "team-a"]}}
     entries = variant({"plinth:spark_operator": {"values_override": override}})
-    (chart,) = [e for e in entries if e["type"] == "kubernetes:helm.sh/v4:Chart"]
+    chart = spark_chart(entries)
     values = chart["inputs"]["values"]
     assert values["controller"]["workers"] == 20
     assert values["controller"]["replicas"] == 1  # rendered value kept: maps merge
@@ -198,12 +210,28 @@ def test_replicas_above_one_elect_a_leader(synthesized: dict[str, SynthesizedEnv
 
 
 def claims(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for e in entries if e["type"] == "kubernetes:core/v1:PersistentVolumeClaim"]
+    """The jobs namespace's own claims (the S3 volumes' are tests/test_object_storage.py's)."""
+    jobs = {e["urn"] for e in entries if e["type"] == "plinth:workloads:JobsNamespace"}
+    return [
+        e
+        for e in entries
+        if e["type"] == "kubernetes:core/v1:PersistentVolumeClaim" and e["parent"] in jobs
+    ]
 
 
-def test_each_shared_volume_is_a_claim_in_the_jobs_namespace(env: SynthesizedEnvironment) -> None:
+def test_each_shared_volume_is_a_claim_in_the_jobs_namespace(
+    synthesized: dict[str, SynthesizedEnvironment],
+) -> None:
+    with_volumes = [env for env in synthesized.values() if env.environment.platform.jobs.volumes]
+    # The existing-cluster environments share data through claims; EKS ones through S3.
+    assert {env.environment.name for env in with_volumes} >= {"local", "onprem"}
+    for env in with_volumes:
+        check_claims(env)
+
+
+def check_claims(env: SynthesizedEnvironment) -> None:
     platform = env.environment.platform
-    assert platform.jobs.volumes, "every environment declares a shared volume"
+    assert isinstance(platform.cluster, ExistingCluster)
     for key, volume in platform.jobs.volumes.items():
         claim = find(env.entries, "PersistentVolumeClaim", key)
         assert claim["metadata"]["namespace"] == platform.jobs.name
@@ -227,6 +255,8 @@ def test_volumes_are_protected_and_retained_in_prod_only(
 ) -> None:
     tiers = set()
     for env in synthesized.values():
+        if not env.environment.platform.jobs.volumes:
+            continue
         prod = env.environment.platform.tier == "prod"
         tiers.add(prod)
         assert claims(env.entries)

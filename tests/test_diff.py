@@ -27,6 +27,7 @@ from plinth.diff import (
 from plinth.environments import load_environment
 from plinth.replacement import format_path, parse_path
 from policies.stateful import STATEFUL_TYPES
+from stacks.config import ExistingCluster, PlatformConfig
 from tests.conftest import ROOT
 
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
@@ -419,6 +420,11 @@ def test_reports_call_out_stateful_replacements() -> None:
 # --- the command -----------------------------------------------------------------------
 
 
+def existing(platform: PlatformConfig) -> ExistingCluster:
+    assert isinstance(platform.cluster, ExistingCluster)
+    return platform.cluster
+
+
 def run_plinth(*args: str, project: Path) -> subprocess.CompletedProcess[str]:
     """`python -m plinth.cli ARGS` in `project`, with that project's own code."""
     return subprocess.run(
@@ -455,7 +461,7 @@ def test_two_environments_compare_resource_by_resource() -> None:
     local, onprem = (load_environment(ROOT, name).platform for name in ("local", "onprem"))
     volume = next(c for c in changes.values() if c["type"] == PVC)
     storage_classes = {
-        platform.jobs.volumes["datasets"].storage_class or platform.cluster.default_storage_class
+        platform.jobs.volumes["datasets"].storage_class or existing(platform).default_storage_class
         for platform in (local, onprem)
     }
     if len(storage_classes) == 2:
@@ -606,3 +612,37 @@ def test_rev_reports_the_other_revisions_failure(repo: Path) -> None:
     line = one_error_line(result)
     assert line.startswith("plinth: error: local at HEAD: plinth synth failed:")
     assert "size_gib" in line
+
+
+def test_renaming_the_prod_storage_component_replaces_buckets_and_keys_unless_aliased(
+    repo: Path,
+) -> None:
+    builder = repo / "stacks" / "eks.py"
+    edit_file(builder, 'f"{environment}-storage",\n', 'f"{environment}-data",\n')
+    edit_file(
+        builder,
+        'component_options(f"{environment}-storage")',
+        'component_options(f"{environment}-data")',
+    )
+    result = run_plinth("diff", "prod", "--rev", "HEAD", "--format", "json", project=repo)
+    assert result.returncode == EXIT_STATEFUL_REPLACEMENT, result.stderr
+    document = json.loads(result.stdout)
+    replaced = {
+        c["type"] for c in document["changes"] if c["action"] == "replace" and c["loses_data"]
+    }
+    assert {"aws:s3/bucket:Bucket", "aws:kms/key:Key"} <= replaced
+
+    # Recording the old name in the migrations place moves everything in place.
+    edit_file(
+        repo / "stacks" / "migrations.py",
+        "RENAMED: dict[str, tuple[str, ...]] = {}",
+        'RENAMED: dict[str, tuple[str, ...]] = {"prod-data": ("prod-storage",)}',
+    )
+    result = run_plinth("diff", "prod", "--rev", "HEAD", "--format", "json", project=repo)
+    assert result.returncode == 0, result.stdout
+    document = json.loads(result.stdout)
+    buckets = [c for c in document["changes"] if c["type"] == "aws:s3/bucket:Bucket"]
+    assert buckets, "the buckets moved to their new names"
+    assert {c["action"] for c in buckets} == {"update"}
+    assert all(c["previous_urn"].split("::")[-1].startswith("prod-storage-") for c in buckets)
+    assert document["stateful_replacements"] == []

@@ -3,7 +3,9 @@ rules for resources that hold data."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import pulumi
 import pulumi_aws as aws
@@ -17,6 +19,9 @@ class AwsContext:
     provider: aws.Provider
     region: str
     protect_stateful: bool
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """The environment's ownership tags (also the provider's default tags), for what the
+    provider does not tag by itself, such as the instances a node group launches."""
 
     def options(self, parent: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
         """Options for a component's AWS children: parented to it, created through the

@@ -1,0 +1,26 @@
+"""Renames that keep state: the one place where components' former names are recorded.
+
+Every child resource is named after its component (`prod-storage-datasets` is bucket
+`datasets` of component `prod-storage`), so names are an external contract: Pulumi
+identifies resources by them. Renaming a component without more makes Pulumi create new
+buckets, keys and volumes and delete the old ones, with their data.
+
+To rename a component, change its name where it is built and record the old name here,
+`"<new name>": ("<old name>",)`. The component then carries an alias to each old name,
+its children inherit the alias, and Pulumi moves every resource to its new name in place.
+`plinth diff ENV --rev main` shows the result before anything runs: it exits 3 when a
+stateful resource would still be replaced.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+RENAMED: dict[str, tuple[str, ...]] = {}
+
+
+def component_options(name: str, **options: object) -> pulumi.ResourceOptions:
+    """Options for the top-level component `name`: an alias to each of its former names
+    recorded in RENAMED, plus `options`."""
+    aliases = [pulumi.Alias(name=old) for old in RENAMED.get(name, ())]
+    return pulumi.ResourceOptions(aliases=aliases or None, **options)  # type: ignore[arg-type]
