@@ -7,10 +7,12 @@ Where the unmodified upstream files live is one setting: $PLINTH_UPSTREAM_DIR, d
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from moto import mock_aws
 
 from plinth.engine import kubernetes_objects
 from plinth.environments import Environment, available, load_environment
@@ -70,3 +72,22 @@ def env(
 ) -> SynthesizedEnvironment:
     """Each environment in turn (parametrized by name)."""
     return synthesized[request.param]
+
+
+@pytest.fixture
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fake AWS keys only, and no shared config or instance metadata to fall back on."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "MOTO_ACCOUNT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """Every AWS call answered by moto."""
+    with mock_aws():
+        yield
