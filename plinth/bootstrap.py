@@ -36,12 +36,13 @@ from typing import Any, Literal, get_args
 from botocore.exceptions import ClientError
 
 from components.aws.eks_cluster import AWS_REGION
+from components.aws.policy_documents import TLS_STATEMENT_ID
+from components.aws.policy_documents import tls_only_statement as bucket_tls_statement
 from plinth.aws_session import AwsError, Client, connect, error_code, explained_errors
 from stacks.config import ConfigError
 
 COMMAND = "plinth bootstrap aws"
 DEFAULT_KMS_ALIAS = "alias/plinth-pulumi-secrets"
-TLS_STATEMENT_ID = "DenyInsecureTransport"
 KEY_DESCRIPTION = "Plinth: encrypts Pulumi stack secrets (awskms secrets provider)"
 
 # API operation -> IAM action that allows it (S3's differ from the operation names).
@@ -368,16 +369,8 @@ def _ensure_ownership_controls(s3: Client, bucket: str) -> Outcome:
 
 
 def tls_only_statement(bucket: str, partition: str = "aws") -> dict[str, Any]:
-    """The bucket policy statement refusing every request made without TLS."""
-    arn = f"arn:{partition}:s3:::{bucket}"
-    return {
-        "Sid": TLS_STATEMENT_ID,
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [arn, f"{arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
+    """The state bucket's statement refusing every request made without TLS."""
+    return bucket_tls_statement(f"arn:{partition}:s3:::{bucket}")
 
 
 def _ensure_tls_policy(s3: Client, bucket: str, partition: str) -> Outcome:

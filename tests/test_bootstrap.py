@@ -14,11 +14,11 @@ import pytest
 from botocore.stub import Stubber
 from moto.core import enable_iam_authentication
 
+from components.aws.policy_documents import TLS_STATEMENT_ID
 from plinth import bootstrap
 from plinth.aws_session import AwsError
 from plinth.bootstrap import (
     DEFAULT_KMS_ALIAS,
-    TLS_STATEMENT_ID,
     BootstrapClients,
     bootstrap_aws,
     bucket_name_problem,

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from components.args import FrozenModel
 from components.aws.cluster_autoscaler import ClusterAutoscalerArgs
 from components.aws.context import AwsContext, OidcIssuer
+from components.aws.policy_documents import policy_document
 from components.aws.workload_role import WorkloadRole
 from components.cluster import GPU_NODE_LABELS, GPU_TAINT, Cluster, GpuScheduling
 
@@ -179,7 +180,7 @@ def service_trust_policy(service: str) -> str:
         "Principal": {"Service": service},
         "Action": ["sts:AssumeRole", "sts:TagSession"],
     }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+    return policy_document([statement])
 
 
 def kubeconfig(cluster_name: str, endpoint: str, certificate_authority: str, region: str) -> str:

@@ -11,7 +11,6 @@ volume X must run as service account `s3-X`. See docs/components/object-storage.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -21,6 +20,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from components.args import DNS_LABEL, ComponentArgs, FrozenModel
 from components.aws.context import AwsContext, OidcIssuer
+from components.aws.policy_documents import policy_document, tls_only_statement
 from components.aws.workload_role import WorkloadRole
 from components.cluster import Cluster
 from components.jobs_namespace import JobsNamespace
@@ -138,15 +138,7 @@ KEY_DELETION_WINDOW_DAYS = 30
 
 def tls_only_policy(bucket_arn: str) -> str:
     """The bucket policy that refuses every request not made over TLS, as JSON."""
-    statement = {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+    return policy_document([tls_only_statement(bucket_arn)])
 
 
 def lifecycle_rules(bucket: BucketArgs) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:

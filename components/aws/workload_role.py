@@ -9,7 +9,6 @@ policies. Annotate the service account with `annotations` so EKS injects the cre
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.context import AwsContext, OidcIssuer
+from components.aws.policy_documents import policy_document
 
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 
@@ -35,12 +35,7 @@ def trust_policy(issuer_url: str, provider_arn: str, namespace: str, service_acc
             }
         },
     }
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
-
-
-def policy_document(statements: Sequence[Mapping[str, Any]]) -> str:
-    """An IAM policy document of `statements`, as JSON."""
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+    return policy_document([statement])
 
 
 class WorkloadRole(pulumi.ComponentResource):
