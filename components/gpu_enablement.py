@@ -154,51 +154,51 @@ class GpuEnablement(pulumi.ComponentResource):
             opts=child,
         )
         self.crds: list[pulumi.Resource] = []
-        self.charts: list[Chart] = []
-        in_namespace = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=[namespace])
-        )
         if args.mode == "gpu-operator":
             self.crds = install_crds(name, versions.GPU_OPERATOR_CRD_BASE, CRD_FILES, child)
-            self.charts.append(
-                Chart(
-                    f"{name}-operator",
-                    chart="gpu-operator",
-                    version=versions.GPU_OPERATOR_CHART,
-                    repository_opts=RepositoryOptsArgs(repo=versions.GPU_OPERATOR_CHART_REPO),
-                    namespace=args.namespace,
-                    skip_crds=True,
-                    values=gpu_operator_values(args, cluster, gpu),
-                    opts=pulumi.ResourceOptions.merge(
-                        child, pulumi.ResourceOptions(depends_on=[namespace, *self.crds])
-                    ),
-                )
-            )
+            releases = [
+                (
+                    "operator",
+                    "gpu-operator",
+                    versions.GPU_OPERATOR_CHART,
+                    versions.GPU_OPERATOR_CHART_REPO,
+                    gpu_operator_values(args, cluster, gpu),
+                ),
+            ]
         else:
-            self.charts.append(
-                Chart(
-                    f"{name}-device-plugin",
-                    chart="nvidia-device-plugin",
-                    version=versions.NVIDIA_DEVICE_PLUGIN_CHART,
-                    repository_opts=RepositoryOptsArgs(
-                        repo=versions.NVIDIA_DEVICE_PLUGIN_CHART_REPO
-                    ),
-                    namespace=args.namespace,
-                    values=device_plugin_values(args, gpu),
-                    opts=in_namespace,
-                )
+            releases = [
+                (
+                    "device-plugin",
+                    "nvidia-device-plugin",
+                    versions.NVIDIA_DEVICE_PLUGIN_CHART,
+                    versions.NVIDIA_DEVICE_PLUGIN_CHART_REPO,
+                    device_plugin_values(args, gpu),
+                ),
+                (
+                    "dcgm-exporter",
+                    "dcgm-exporter",
+                    versions.DCGM_EXPORTER_CHART,
+                    versions.DCGM_EXPORTER_CHART_REPO,
+                    dcgm_exporter_values(args, cluster, gpu),
+                ),
+            ]
+        # Each chart waits for the namespace and, for the operator, its CRDs.
+        after = pulumi.ResourceOptions.merge(
+            child, pulumi.ResourceOptions(depends_on=[namespace, *self.crds])
+        )
+        self.charts = [
+            Chart(
+                f"{name}-{suffix}",
+                chart=chart,
+                version=version,
+                repository_opts=RepositoryOptsArgs(repo=repo),
+                namespace=args.namespace,
+                skip_crds=True,
+                values=values,
+                opts=after,
             )
-            self.charts.append(
-                Chart(
-                    f"{name}-dcgm-exporter",
-                    chart="dcgm-exporter",
-                    version=versions.DCGM_EXPORTER_CHART,
-                    repository_opts=RepositoryOptsArgs(repo=versions.DCGM_EXPORTER_CHART_REPO),
-                    namespace=args.namespace,
-                    values=dcgm_exporter_values(args, cluster, gpu),
-                    opts=in_namespace,
-                )
-            )
+            for suffix, chart, version, repo, values in releases
+        ]
         self.register_outputs({"namespace": args.namespace, "mode": args.mode})
 
 
