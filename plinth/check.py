@@ -28,8 +28,9 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
-from plinth.engine import provider_urn, run_program
+from plinth.engine import provider_urn
 from plinth.environments import Environment, load_environment, project_root
+from plinth.helm import HelmUnavailableError
 from plinth.plan import plan_document, read_plan, write_plan
 from plinth.policy_config import (
     CONFIG_DIR,
@@ -39,8 +40,10 @@ from plinth.policy_config import (
     load_policy_config_file,
     resolve_policy_config,
 )
+from plinth.synth import program_entries
 from policies.framework import Rule
 from policies.registry import PACK_NAME, PACK_VERSION, RULES
+from stacks.config import ConfigError
 
 _LEVEL_NAMES = {
     analyzer_pb2.ADVISORY: "advisory",
@@ -97,7 +100,12 @@ def check_environment(
     config, source = environment_policy_config(environment, policy_config)
     settings = resolve_policy_config(config, source)
     if plan is None:
-        entries = run_program(root, environment)
+        try:
+            entries = program_entries(root, environment)
+        except HelmUnavailableError as error:
+            raise ConfigError(
+                f"review incomplete, refusing it: the charts' objects cannot be rendered ({error})"
+            ) from None
         write_plan(root / "out" / name, plan_document(name, entries))
     else:
         entries = read_plan(plan, name)

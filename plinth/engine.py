@@ -32,6 +32,7 @@ RESOURCE_SIGNATURE = "5cf8f73096256a8f31e491e813e4eb8e"
 UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 STACK_TYPE = "pulumi:pulumi:Stack"
 URN_PREFIX = "urn:pulumi:"
+SECRET_MARK = "[secret]"  # noqa: S105 (what a plan shows instead of a secret value)
 
 
 class PlaceholderMocks(mocks.Mocks):
@@ -132,6 +133,13 @@ def split_urn(urn: str) -> tuple[str, str, str, str]:
     return stack, project, qualified_type, name
 
 
+def child_urn(stack: str, project: str, parent: str, type_token: str, name: str) -> str:
+    """A child's URN as Pulumi's mock monitor makes it: the parent's own type, `$`, the type."""
+    if parent:
+        type_token = f"{split_urn(parent)[2].split('$')[-1]}${type_token}"
+    return f"{URN_PREFIX}{stack}::{project}::{type_token}::{name}"
+
+
 def plan_entry(request: Any, urn: str) -> dict[str, Any]:
     """One resource of the plan, from its registration request."""
     return {
@@ -167,7 +175,7 @@ def clean_value(value: Any) -> Any:
     if isinstance(value, dict):
         signature = value.get(SIGNATURE_KEY)
         if signature == SECRET_SIGNATURE:
-            return "[secret]"
+            return SECRET_MARK
         if signature == RESOURCE_SIGNATURE:
             return {"$resource": value.get("urn", "")}
         return {key: clean_value(child) for key, child in sorted(value.items())}

@@ -19,6 +19,11 @@ from typing import Any
 
 import yaml
 
+try:  # libyaml writes the large CRDs of a plan many times faster than pure Python
+    from yaml import CSafeDumper as SafeDumper
+except ImportError:  # pragma: no cover (PyYAML built without libyaml)
+    from yaml import SafeDumper  # type: ignore[assignment]
+
 from plinth.engine import kubernetes_objects
 from stacks.config import ConfigError
 
@@ -26,9 +31,18 @@ PLAN_VERSION = 1
 HEAD_KEYS = ("apiVersion", "kind", "metadata")
 
 
-def plan_document(environment: str, entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The plan as written to plan.json."""
-    return {"plan_version": PLAN_VERSION, "environment": environment, "resources": list(entries)}
+def plan_document(
+    environment: str, entries: Sequence[Mapping[str, Any]], *, incomplete: str | None = None
+) -> dict[str, Any]:
+    """The plan as written to plan.json; `incomplete` says what it lacks, if anything."""
+    document = {
+        "plan_version": PLAN_VERSION,
+        "environment": environment,
+        "resources": list(entries),
+    }
+    if incomplete:
+        document["incomplete"] = incomplete
+    return document
 
 
 def write_plan(out_dir: Path, document: Mapping[str, Any]) -> None:
@@ -58,6 +72,11 @@ def read_plan(path: Path, environment: str) -> list[dict[str, Any]]:
     if not isinstance(document, dict) or document.get("environment") != environment:
         raise ConfigError(
             f"{path}: not a plan of environment {environment!r}; run plinth synth {environment}"
+        )
+    if document.get("incomplete"):
+        raise ConfigError(
+            f"{path}: an incomplete plan ({document['incomplete']}); a review of it would miss "
+            f"objects: run plinth synth {environment} where the Helm engine installs"
         )
     return list(document.get("resources") or [])
 
@@ -89,7 +108,9 @@ def render_manifest(obj: Mapping[str, Any]) -> str:
     """One object as YAML: apiVersion, kind, metadata first, then the rest sorted."""
     ordered = {key: obj[key] for key in HEAD_KEYS if key in obj}
     ordered.update({key: obj[key] for key in sorted(obj) if key not in HEAD_KEYS})
-    return yaml.safe_dump(ordered, sort_keys=False, default_flow_style=False, width=100)
+    return yaml.dump(
+        ordered, Dumper=SafeDumper, sort_keys=False, default_flow_style=False, width=100
+    )
 
 
 def component_of(entries: Sequence[Mapping[str, Any]]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from plinth.upstream import upstream_file_for_url
 from tests.conftest import ENVIRONMENTS, ROOT
 from tests.upstream_schemas import (
     CONFIG_FILE,
@@ -35,7 +36,6 @@ from tests.upstream_schemas import (
     object_label,
     plan_entries,
     strict_crd_schema,
-    upstream_file_for_url,
 )
 
 

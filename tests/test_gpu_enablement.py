@@ -10,7 +10,9 @@ import pytest
 
 from components import versions
 from components.gpu_enablement import CRD_FILES, GpuEnablementArgs
+from plinth.chart_values import unknown_value_paths
 from plinth.engine import kubernetes_objects
+from plinth.upstream import upstream_file_for_url
 from policies.namespaces import DEFAULT_PLATFORM_NAMESPACES
 from stacks.config import ExistingCluster
 from tests.conftest import SynthesizedEnvironment
@@ -22,8 +24,6 @@ from tests.upstream_schemas import (
     effective_defaults,
     find_chart,
     helm_merge,
-    unknown_value_paths,
-    upstream_file_for_url,
 )
 
 COMPONENT = "plinth:gpu:GpuEnablement"

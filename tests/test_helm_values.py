@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from plinth.chart_values import unknown_value_paths
 from tests.conftest import ENVIRONMENTS, ROOT
 from tests.upstream_schemas import (
     UpstreamChart,
@@ -29,7 +30,6 @@ from tests.upstream_schemas import (
     load_yaml_documents,
     plan_entries,
     schema_errors,
-    unknown_value_paths,
     upstream_charts,
 )
 

@@ -13,33 +13,26 @@ from __future__ import annotations
 
 import functools
 import json
-import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import jsonschema
 import kubernetes_validate
 import yaml
 
-from plinth.engine import run_program
+from plinth.chart_values import effective_defaults as effective_chart_defaults
 from plinth.environments import load_environment
+from plinth.synth import program_entries
+from plinth.upstream import UpstreamFile, manifest, upstream_file_for_url
 
 try:  # libyaml parses the 17 MB of CRDs in about a second; pure Python takes far longer.
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover (PyYAML built without libyaml)
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
-
-RAW_GITHUB = "https://raw.githubusercontent.com/"
-# Istio charts keep their defaults under this key and merge it under the user's values.
-ISTIO_DEFAULTS_KEY = "_internal_defaults_do_not_set"
-
-# What a key lookup found: a map to look further into, any sub-key at all, or nothing.
-Known = Mapping[str, Any] | Literal["any"] | None
 
 
 class _UpstreamLoader(_SafeLoader):
@@ -62,61 +55,6 @@ def load_yaml_documents(path: Path) -> list[Any]:
     """Every non-empty YAML document of `path`."""
     with path.open("rb") as stream:
         return [doc for doc in yaml.load_all(stream, Loader=_UpstreamLoader) if doc is not None]
-
-
-# --- MANIFEST.yaml --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UpstreamFile:
-    """One file of the upstream data and where it came from."""
-
-    file: str  # path under the upstream directory
-    component: str
-    version: str  # the directory version, e.g. "v2.5.2"
-    tag: str
-    repo: str  # https://github.com/<owner>/<name>
-    path: str  # path in the upstream repository
-
-    @property
-    def raw_url(self) -> str:
-        """Where the file is served at its release tag."""
-        owner_repo = self.repo.removeprefix("https://github.com/")
-        return f"{RAW_GITHUB}{owner_repo}/{self.tag}/{self.path}"
-
-
-@functools.cache
-def manifest(root: Path) -> tuple[UpstreamFile, ...]:
-    """Every file MANIFEST.yaml lists."""
-    document = yaml.safe_load((root / "MANIFEST.yaml").read_text(encoding="utf-8"))
-    fields = UpstreamFile.__dataclass_fields__
-    return tuple(
-        UpstreamFile(**{key: value for key, value in entry.items() if key in fields})
-        for entry in document["files"]
-    )
-
-
-def _raw_url_key(url: str) -> str:
-    """A raw GitHub URL with owner and repository lower-cased (GitHub ignores their case)."""
-    parts = urlsplit(url)
-    owner, _, rest = parts.path.lstrip("/").partition("/")
-    name, _, tag_and_path = rest.partition("/")
-    return f"{parts.scheme}://{parts.netloc}/{owner.lower()}/{name.lower()}/{tag_and_path}"
-
-
-@functools.cache
-def _files_by_raw_url(root: Path) -> Mapping[str, UpstreamFile]:
-    return {_raw_url_key(entry.raw_url): entry for entry in manifest(root)}
-
-
-def upstream_file_for_url(root: Path, url: str) -> UpstreamFile | None:
-    """The MANIFEST entry a `raw.githubusercontent.com/<owner>/<repo>/<tag>/<path>` URL names.
-
-    Same repository, tag and path; None for any other URL (another tag, a branch, a fork).
-    """
-    if not url.startswith(RAW_GITHUB):
-        return None
-    return _files_by_raw_url(root).get(_raw_url_key(url))
 
 
 # --- CRDs ------------------------------------------------------------------------------
@@ -403,12 +341,7 @@ def chart_values_schema(chart: UpstreamChart) -> Mapping[str, Any] | None:
 
 def effective_defaults(chart: UpstreamChart) -> dict[str, Any]:
     """The defaults a user's keys are read against (Istio's wrapper key unwrapped)."""
-    defaults = chart_defaults(chart)
-    wrapped = defaults.get(ISTIO_DEFAULTS_KEY) or {}
-    return {
-        **wrapped,
-        **{key: value for key, value in defaults.items() if key != ISTIO_DEFAULTS_KEY},
-    }
+    return effective_chart_defaults(chart_defaults(chart))
 
 
 def helm_merge(defaults: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -433,71 +366,6 @@ def schema_errors(schema: Mapping[str, Any], instance: Any) -> list[str]:
     return _error_lines(validator_class(schema), instance)
 
 
-def _default_child(node: Known, key: str) -> Known:
-    if not isinstance(node, Mapping):
-        return node
-    if key not in node:
-        return None
-    value = node[key]
-    # An empty map or null default is a free-form map; a list or scalar is not descended.
-    return value if isinstance(value, Mapping) and value else "any"
-
-
-def _resolve(node: Mapping[str, Any], document: Mapping[str, Any]) -> Mapping[str, Any]:
-    """`node`, or what its local `$ref` ("#/$defs/values") points to."""
-    while isinstance(ref := node.get("$ref"), str) and ref.startswith("#/"):
-        node = functools.reduce(operator.getitem, ref[2:].split("/"), document)
-    return node
-
-
-def _schema_child(node: Known, key: str, document: Mapping[str, Any]) -> Known:
-    if not isinstance(node, Mapping):
-        return node
-    node = _resolve(node, document)
-    properties = node.get("properties") or {}
-    patterns = node.get("patternProperties") or {}
-    extra = node.get("additionalProperties")
-    if key in properties:
-        return _resolve(properties[key], document)
-    for pattern, sub in patterns.items():
-        if re.search(pattern, key):
-            return _resolve(sub, document)
-    if isinstance(extra, Mapping):
-        return _resolve(extra, document)
-    # JSON Schema allows any other key unless additionalProperties is false.
-    return None if extra is False else "any"
-
-
-def _unknown_paths(
-    values: Mapping[str, Any], defaults: Known, schema: Known, document: Mapping[str, Any], at: str
-) -> Iterator[str]:
-    for key, value in values.items():
-        path = f"{at}{key}"
-        by_default, by_schema = _default_child(defaults, key), _schema_child(schema, key, document)
-        if by_default is None and by_schema is None:
-            yield path
-        elif "any" not in (by_default, by_schema) and isinstance(value, Mapping):
-            yield from _unknown_paths(value, by_default, by_schema, document, f"{path}.")
-
-
-def unknown_value_paths(
-    values: Mapping[str, Any],
-    defaults: Mapping[str, Any],
-    schema: Mapping[str, Any] | None = None,
-    subcharts: frozenset[str] = frozenset(),
-) -> list[str]:
-    """Dotted paths of `values` that neither `defaults` (values.yaml) nor `schema` know.
-
-    A key is known when values.yaml has it or the schema allows it (JSON Schema allows a
-    key it does not list unless `additionalProperties: false`). Below a key whose default
-    is `{}` or null anything goes; lists are not descended. The values of a subchart
-    (`subcharts`, Chart.yaml dependencies) are not in the upstream data, so the keys under
-    a subchart's key are not checked.
-    """
-    open_defaults = {**defaults, **dict.fromkeys(subcharts)}
-    return sorted(_unknown_paths(values, open_defaults, schema, schema or {}, ""))
-
-
 # --- Plans, for parametrizing at collection time ---------------------------------------
 
 
@@ -508,7 +376,7 @@ def plan_entries(project: Path, environment: str) -> tuple[dict[str, Any], ...]:
     Tests are parametrized per object so each one is reported by name; pytest needs the
     objects while collecting, before any fixture runs.
     """
-    return tuple(run_program(project, load_environment(project, environment)))
+    return tuple(program_entries(project, load_environment(project, environment)))
 
 
 @functools.cache
