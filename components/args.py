@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,3 +52,23 @@ class ContainerResources(FrozenModel):
             "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
             "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
         }
+
+
+@dataclass(frozen=True)
+class WorkloadExemption:
+    """One workload a Pod Security rule skips, and why: a component that deploys a workload
+    which truly needs the node declares exactly that workload, rule by rule."""
+
+    rule: str
+    namespace: str
+    name: str
+    reason: str
+    path_prefixes: tuple[str, ...] = ()  # pss-host-path-volumes: the host paths it may mount
+
+    def to_policy_config(self) -> dict[str, Any]:
+        """The rule's `exemptWorkloads` entry."""
+        entry: dict[str, Any] = {"namespace": self.namespace, "name": self.name}
+        if self.path_prefixes:
+            entry["pathPrefixes"] = list(self.path_prefixes)
+        entry["reason"] = self.reason
+        return entry

@@ -8,7 +8,7 @@ storage classes, the labels every object carries). Components never look at the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -46,6 +46,25 @@ class GpuScheduling:
         }
 
 
+def platform_labels_transform(
+    labels: Mapping[str, str],
+) -> Callable[[pulumi.ResourceTransformArgs], pulumi.ResourceTransformResult | None]:
+    """A transform adding `labels` to a Kubernetes object's metadata (its own win)."""
+    fixed = dict(sorted(labels.items()))
+
+    def add_platform_labels(
+        args: pulumi.ResourceTransformArgs,
+    ) -> pulumi.ResourceTransformResult | None:
+        props = args.props
+        if not args.custom or not isinstance(props, Mapping) or "kind" not in props:
+            return None
+        metadata = dict(props.get("metadata") or {})
+        metadata["labels"] = dict(sorted({**fixed, **(metadata.get("labels") or {})}.items()))
+        return pulumi.ResourceTransformResult(props={**props, "metadata": metadata}, opts=args.opts)
+
+    return add_platform_labels
+
+
 # Plinth's own GPU node convention: what EKS node pools carry, and the `existing` target's
 # default (plinth:cluster.gpu overrides it there).
 GPU_TAINT = Taint(GPU_RESOURCE, "true", "NoSchedule")
@@ -73,6 +92,23 @@ class Cluster:
     def resource_options(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
         """Options for a component's children: parented to it, deployed to this cluster."""
         return pulumi.ResourceOptions(parent=parent, provider=self.provider)
+
+    def chart_options(
+        self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+    ) -> pulumi.ResourceOptions:
+        """Options for a Helm chart: those of `resource_options`, `depends_on`, and a
+        transform that gives every object the chart renders the platform labels.
+
+        Charts differ in whether their values can label every object (the NVIDIA device
+        plugin's only way would change its immutable selector); a transform on the Chart is
+        applied by the engine to each object it renders, whatever the chart.
+        """
+        return pulumi.ResourceOptions(
+            parent=parent,
+            provider=self.provider,
+            depends_on=list(depends_on),
+            transforms=[platform_labels_transform(self.labels)],
+        )
 
     def metadata(
         self, name: str, namespace: str | None = None, **labels: str

@@ -32,7 +32,7 @@ from pulumi_kubernetes.helm.v4 import Chart, RepositoryOptsArgs
 from pydantic import Field, model_validator
 
 from components import versions
-from components.args import DNS_LABEL, ComponentArgs, ContainerResources
+from components.args import DNS_LABEL, ComponentArgs, ContainerResources, WorkloadExemption
 from components.cluster import Cluster, GpuScheduling
 from components.crds import install_crds
 from components.merge import deep_merge
@@ -45,6 +45,9 @@ CHARTS: dict[Mode, tuple[ChartName, ...]] = {
     "device-plugin": ("nvidia-device-plugin", "dcgm-exporter"),
     "gpu-operator": ("gpu-operator",),
 }
+# The agents' names (fullnameOverride), fixed so that their exemptions can name them.
+DEVICE_PLUGIN = "nvidia-device-plugin"
+DCGM_EXPORTER = "dcgm-exporter"
 CRD_FILES = (
     "nvidia.com_clusterpolicies.yaml",
     "nvidia.com_gpuclusters.yaml",
@@ -183,9 +186,7 @@ class GpuEnablement(pulumi.ComponentResource):
                 ),
             ]
         # Each chart waits for the namespace and, for the operator, its CRDs.
-        after = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=[namespace, *self.crds])
-        )
+        after = cluster.chart_options(self, depends_on=[namespace, *self.crds])
         self.charts = [
             Chart(
                 f"{name}-{suffix}",
@@ -200,6 +201,53 @@ class GpuEnablement(pulumi.ComponentResource):
             for suffix, chart, version, repo, values in releases
         ]
         self.register_outputs({"namespace": args.namespace, "mode": args.mode})
+
+
+def policy_exemptions(args: GpuEnablementArgs) -> tuple[WorkloadExemption, ...]:
+    """The Pod Security rules each GPU agent of device-plugin mode is exempt from, and why.
+
+    Exactly these workloads, exactly these rules: anything else in the namespace, and any
+    other rule (seccomp, resources, images), is still checked.
+    """
+    if args.mode != "device-plugin":
+        return ()
+    namespace = args.namespace
+
+    def exempt(name: str, reason: str, *rules: str, paths: tuple[str, ...] = ()) -> list[Any]:
+        found = [WorkloadExemption(rule, namespace, name, reason) for rule in rules]
+        if paths:
+            found.append(WorkloadExemption("pss-host-path-volumes", namespace, name, reason, paths))
+        return found
+
+    return (
+        *exempt(
+            DEVICE_PLUGIN,
+            "registers each node's GPUs with the kubelet through a socket in the root-owned "
+            "/var/lib/kubelet/device-plugins, and reads the MPS and CDI state on the host",
+            "pss-run-as-non-root",
+            paths=("/var/lib/kubelet/device-plugins", "/run/nvidia/mps", "/var/run/cdi"),
+        ),
+        *exempt(
+            f"{DEVICE_PLUGIN}-mps-control-daemon",
+            "the device plugin chart's MPS control daemon: it runs only on nodes labelled "
+            "nvidia.com/mps.capable=true, where starting MPS needs a privileged root container "
+            "in the host PID namespace with the host's MPS directory",
+            "pss-no-privileged",
+            "pss-no-privilege-escalation",
+            "pss-drop-all-capabilities",
+            "pss-no-host-namespaces",
+            "pss-run-as-non-root",
+            paths=("/run/nvidia/mps",),
+        ),
+        *exempt(
+            DCGM_EXPORTER,
+            "DCGM reads GPU profiling counters (DCGM_FI_PROF_*), which needs root with "
+            "SYS_ADMIN, and maps metrics to pods through the kubelet's pod-resources socket",
+            "pss-run-as-non-root",
+            "pss-drop-all-capabilities",
+            paths=("/var/lib/kubelet/pod-resources",),
+        ),
+    )
 
 
 def gpu_node_affinity(gpu: GpuScheduling) -> dict[str, Any]:
@@ -226,11 +274,20 @@ def gpu_node_affinity(gpu: GpuScheduling) -> dict[str, Any]:
 def device_plugin_values(args: GpuEnablementArgs, gpu: GpuScheduling) -> dict[str, Any]:
     """Values of the `nvidia-device-plugin` chart, with its `values_override` on top."""
     rendered: dict[str, Any] = {
+        # Names that do not depend on the release, so the exemptions below can name them.
+        "fullnameOverride": DEVICE_PLUGIN,
         # nodeSelector and tolerations; the tolerations list replaces the chart's
         # (CriticalAddonsOnly, nvidia.com/gpu Exists).
         **gpu.pod_placement(),
         "affinity": gpu_node_affinity(gpu),
         "resources": args.device_plugin_resources.to_kubernetes(),
+        "podSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        # The chart's own default without MIG or CPU-manager options, stated so that it
+        # stays so: no privilege, no capability.
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+        },
     }
     return deep_merge(rendered, args.values_override.get("nvidia-device-plugin", {}))
 
@@ -240,8 +297,10 @@ def dcgm_exporter_values(
 ) -> dict[str, Any]:
     """Values of the `dcgm-exporter` chart, with its `values_override` on top."""
     rendered: dict[str, Any] = {
+        "fullnameOverride": DCGM_EXPORTER,
         # The chart's default affinity is empty; its control-plane toleration is replaced.
         **gpu.pod_placement(),
+        "podSecurityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "resources": args.dcgm_exporter_resources.to_kubernetes(),
         "podLabels": dict(sorted(cluster.labels.items())),
         # The chart creates one by default, which fails without the Prometheus operator.

@@ -105,9 +105,7 @@ class SparkOperator(pulumi.ComponentResource):
             namespace=args.namespace,
             skip_crds=True,
             values=chart_values(args, cluster, jobs_namespace.namespace_name),
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(depends_on=[namespace, *self.crds])
-            ),
+            opts=cluster.chart_options(self, depends_on=[namespace, *self.crds]),
         )
         if args.example:
             self._spark_pi(name, args, cluster, jobs_namespace.namespace_name, [driver_account])

@@ -30,6 +30,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from plinth.engine import provider_urn
 from plinth.environments import Environment, load_environment, project_root
+from plinth.exemptions import component_exemptions, with_exemptions
 from plinth.helm import HelmUnavailableError
 from plinth.plan import plan_document, read_plan, write_plan
 from plinth.policy_config import (
@@ -147,6 +148,7 @@ def environment_policy_config(
         {rule: {"enforcementLevel": w.enforcement_level} for rule, w in policy.waivers.items()},
         policy.config,
     )
+    layered = with_exemptions(layered, component_exemptions(environment.platform))
     relative = tier_file.relative_to(CONFIG_DIR.parent.parent)
     return layered, f"{relative} + environments/{environment.path.name} plinth:policy"
 

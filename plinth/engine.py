@@ -77,6 +77,9 @@ class RecordingMonitor(mocks.MockMonitor):
         self.entries: list[dict[str, Any]] = []
         self.former_names: dict[str, str] = {}  # URN -> the name it had before a rename
         self.worker_loops: set[asyncio.AbstractEventLoop] = set()
+        # URN -> the resource's own `transforms=` (the engine applies them, and its
+        # ancestors', to every child: also to the objects a chart renders).
+        self.transforms: dict[str, list[Callable[..., Any]]] = {}
 
     def _keep_worker_loop(self) -> None:
         # MockMonitor opens an event loop on each worker thread (for deserializing) and
@@ -96,6 +99,9 @@ class RecordingMonitor(mocks.MockMonitor):
             self._keep_worker_loop()
         if former:
             self.former_names[response.urn] = former
+        transforms = mocks._resolve_callbacks(request.transforms)
+        if transforms:
+            self.transforms[response.urn] = transforms
         if request.type != STACK_TYPE:
             self.entries.append(plan_entry(request, response.urn))
         return response
@@ -188,14 +194,20 @@ def clean_value(value: Any) -> Any:
     return value
 
 
-def run_program(root: Path, environment: Environment) -> list[dict[str, Any]]:
-    """Run `stacks/__main__.py` for `environment` under mocks; the plan entries, by URN."""
+def run_program(
+    root: Path,
+    environment: Environment,
+    transforms: dict[str, list[Callable[..., Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    """Run `stacks/__main__.py` for `environment` under mocks; the plan entries, by URN.
+    `transforms`, when given, receives each resource's own `transforms=` by URN."""
     program = str(root / "stacks" / "__main__.py")
     return record(
         lambda: runpy.run_path(program, run_name="__main__"),
         stack=environment.name,
         config=environment.pulumi_config,
         secret_keys=environment.secret_keys,
+        transforms=transforms,
     )
 
 
@@ -205,9 +217,11 @@ def record(
     stack: str,
     config: Mapping[str, str],
     secret_keys: Sequence[str] = (),
+    transforms: dict[str, list[Callable[..., Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run `program` (anything that registers resources) under mocks as stack `stack` with
-    `config`; the plan entries it registered, by URN. Tests build single components this way."""
+    `config`; the plan entries it registered, by URN. Tests build single components this way.
+    `transforms`, when given, receives each resource's own `transforms=` by URN."""
     settings.reset_options()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -231,6 +245,8 @@ def record(
         # The mock monitor's worker threads open event loops of their own; collecting them
         # now closes them cleanly instead of noisily at interpreter exit.
         gc.collect()
+    if transforms is not None:
+        transforms.update(monitor.transforms)
     return sorted(monitor.entries, key=lambda entry: str(entry["urn"]))
 
 

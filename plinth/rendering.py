@@ -25,13 +25,17 @@ render the same twice: a generated value (a random password) is an error naming 
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import functools
+import inspect
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import yaml
 
 from plinth import helm
@@ -45,6 +49,7 @@ CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
 CONFIG_FILE_TYPE = "kubernetes:yaml/v2:ConfigFile"
 DEFAULT_NAMESPACE = "default"  # the provider's, when a ConfigFile names none
 HOOK_ANNOTATION = "helm.sh/hook"
+Transform = Callable[[pulumi.ResourceTransformArgs], Any]
 RESOURCE_POLICY_ANNOTATION = "helm.sh/resource-policy"
 
 try:  # libyaml is much faster on the large rendered outputs and CRD files
@@ -116,6 +121,7 @@ class Expansion:
     objects_per_component: dict[str, int] = field(default_factory=dict)  # name -> count
     crd_scopes: dict[tuple[str, str], bool] = field(default_factory=dict)  # (group, kind)
     api_versions: set[str] = field(default_factory=set)
+    transforms: Mapping[str, Sequence[Transform]] = field(default_factory=dict)
 
     def learn_crds(self, objects: Iterable[Mapping[str, Any]]) -> None:
         """Remember the scope and served API versions of every CRD among `objects`."""
@@ -132,13 +138,20 @@ class Expansion:
 
 
 def expand_plan(
-    entries: Sequence[dict[str, Any]], *, kubernetes_version: str, source: ChartSource
+    entries: Sequence[dict[str, Any]],
+    *,
+    kubernetes_version: str,
+    source: ChartSource,
+    transforms: Mapping[str, Sequence[Transform]] | None = None,
 ) -> Expansion:
     """The objects every ConfigFile and Chart of the plan deploys, as plan entries.
 
     ConfigFiles first: their CRDs tell the charts which API versions the cluster will serve.
+    `transforms` are the resources' own `transforms=` by URN: the engine applies a
+    component's, and its ancestors', to each object it renders, and so does this.
     """
-    expansion = Expansion()
+    parents = {entry["urn"]: entry["parent"] for entry in entries}
+    expansion = Expansion(transforms=_inherited(transforms or {}, parents))
     for entry in sorted(entries, key=lambda e: e["urn"]):
         if entry["type"] == CONFIG_FILE_TYPE:
             objects = json.loads(_parsed_file(locate_file(source, entry["inputs"]["file"])))
@@ -279,8 +292,41 @@ def _add_children(
     prefix = str(component["inputs"].get("resourcePrefix") or component["name"])
     for obj in objects:
         _default_namespace(obj, namespace, expansion.crd_scopes)
-        expansion.entries.append(child_entry(component, obj, prefix))
+        entry = child_entry(component, obj, prefix)
+        for transform in expansion.transforms.get(component["urn"], ()):
+            entry["inputs"] = _transformed(transform, entry)
+        expansion.entries.append(entry)
     expansion.objects_per_component[component["name"]] = len(objects)
+
+
+def _inherited(
+    own: Mapping[str, Sequence[Transform]], parents: Mapping[str, str]
+) -> dict[str, list[Transform]]:
+    """URN -> the transforms that apply to its children: its own, then its ancestors'."""
+    chains: dict[str, list[Transform]] = {}
+    for urn in parents:
+        chain: list[Transform] = []
+        current = urn
+        while current:
+            chain.extend(own.get(current, ()))
+            current = parents.get(current, "")
+        chains[urn] = chain
+    return chains
+
+
+def _transformed(transform: Transform, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry's inputs after `transform`, called as the engine calls it for a child."""
+    args = pulumi.ResourceTransformArgs(
+        custom=True,
+        type_=entry["type"],
+        name=entry["name"],
+        props=copy.deepcopy(entry["inputs"]),
+        opts=pulumi.ResourceOptions(),
+    )
+    result = transform(args)
+    if inspect.isawaitable(result):
+        result = asyncio.new_event_loop().run_until_complete(result)
+    return dict(result.props) if result is not None else dict(entry["inputs"])
 
 
 def _default_namespace(

@@ -4,6 +4,7 @@ CRD files into the objects they deploy, write the plan."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,13 @@ from plinth.rendering import expand_plan
 def program_entries(root: Path, environment: Environment) -> list[dict[str, Any]]:
     """Every resource `environment` deploys: the program's, and each object its charts and
     CRD files render (raises HelmUnavailableError when charts cannot be rendered here)."""
-    entries = run_program(root, environment)
+    transforms: dict[str, list[Callable[..., Any]]] = {}
+    entries = run_program(root, environment, transforms)
     expansion = expand_plan(
         entries,
         kubernetes_version=str(environment.platform.cluster.kubernetes_version),
         source=resolve_source(root),
+        transforms=transforms,
     )
     return sorted([*entries, *expansion.entries], key=lambda entry: str(entry["urn"]))
 
