@@ -30,6 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from plinth import helm
+from plinth.cache import cache_dir
 from plinth.upstream import UpstreamChartDir, chart_dirs, upstream_dir, upstream_file_for_url
 from stacks.config import ConfigError
 
@@ -70,8 +71,7 @@ def resolve_source(project_root: Path) -> ChartSource:
             return ChartSource("upstream", folder)
         setting = REPOSITORY
     if setting == REPOSITORY:
-        cache = os.environ.get("PLINTH_CHART_CACHE") or Path.home() / ".cache" / "plinth"
-        return ChartSource("repository", Path(cache).resolve())
+        return ChartSource("repository", cache_dir())
     directory = Path(setting).expanduser().resolve()
     if not directory.is_dir():
         raise ConfigError(

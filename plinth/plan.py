@@ -24,11 +24,13 @@ try:  # libyaml writes the large CRDs of a plan many times faster than pure Pyth
 except ImportError:  # pragma: no cover (PyYAML built without libyaml)
     from yaml import SafeDumper  # type: ignore[assignment]
 
+from plinth.cache import derived
 from plinth.engine import kubernetes_objects
 from stacks.config import ConfigError
 
 PLAN_VERSION = 1
 HEAD_KEYS = ("apiVersion", "kind", "metadata")
+LARGE_OBJECT_BYTES = 64 * 1024
 
 
 def plan_document(
@@ -108,6 +110,14 @@ def render_manifest(obj: Mapping[str, Any]) -> str:
     """One object as YAML: apiVersion, kind, metadata first, then the rest sorted."""
     ordered = {key: obj[key] for key in HEAD_KEYS if key in obj}
     ordered.update({key: obj[key] for key in sorted(obj) if key not in HEAD_KEYS})
+    source = json.dumps(ordered).encode()
+    if len(source) < LARGE_OBJECT_BYTES:
+        return _yaml(ordered)
+    # Large objects (CRDs, hundreds of KB) are the same from run to run: emit them once.
+    return derived("manifest-yaml", source, lambda: _yaml(ordered))
+
+
+def _yaml(ordered: Mapping[str, Any]) -> str:
     return yaml.dump(
         ordered, Dumper=SafeDumper, sort_keys=False, default_flow_style=False, width=100
     )
@@ -133,6 +143,28 @@ def summary_rows(entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, i
     return sorted(rows)
 
 
+RENDERING_TYPES = {"kubernetes:helm.sh/v4:Chart": "chart", "kubernetes:yaml/v2:ConfigFile": "file"}
+
+
+def _rendered_lines(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per Helm chart: how many objects it rendered (CRD files in one total)."""
+    counts = Counter(entry["parent"] for entry in entries)
+    lines, files, file_objects = [], 0, 0
+    for entry in entries:
+        kind = RENDERING_TYPES.get(entry["type"])
+        if kind == "chart":
+            inputs = entry["inputs"]
+            lines.append(
+                f"  chart {entry['name']} ({inputs.get('chart')} {inputs.get('version')}): "
+                f"{counts[entry['urn']]} objects"
+            )
+        elif kind == "file":
+            files, file_objects = files + 1, file_objects + counts[entry["urn"]]
+    if files:
+        lines.append(f"  {files} CRD files: {file_objects} objects")
+    return lines
+
+
 def format_summary(environment: str, entries: Sequence[Mapping[str, Any]], out_dir: Path) -> str:
     """The table `plinth synth` prints."""
     rows = summary_rows(entries)
@@ -140,6 +172,7 @@ def format_summary(environment: str, entries: Sequence[Mapping[str, Any]], out_d
     type_width = max(len(kind) for _, kind, _ in rows)
     lines = [f"{'component':<{width}}  {'type':<{type_width}}  resources"]
     lines += [f"{name:<{width}}  {kind:<{type_width}}  {count:>9}" for name, kind, count in rows]
+    lines += _rendered_lines(entries)
     objects = len(kubernetes_objects(entries))
     lines.append(
         f"{environment}: {len(entries)} resources, {objects} Kubernetes objects -> {out_dir}"

@@ -39,6 +39,7 @@ import pulumi
 import yaml
 
 from plinth import helm
+from plinth.cache import derived
 from plinth.chart_sources import ChartRequest, ChartSource, locate_chart, locate_file
 from plinth.chart_values import check_chart_values
 from plinth.engine import SECRET_MARK, child_urn
@@ -166,9 +167,10 @@ def expand_plan(
 
 @functools.cache
 def _parsed_file(path: Path) -> str:
-    """The objects of a pinned manifest file, as JSON text: parsed once per process (a CRD
-    file is large and YAML slow), a fresh copy per use."""
-    return json.dumps(parse_manifests([path.read_text(encoding="utf-8")]))
+    """The objects of a pinned manifest file, as JSON text: parsed once (a CRD file is large
+    and YAML slow; the result is cached by the file's content), a fresh copy per use."""
+    text = path.read_bytes()
+    return derived("parsed-manifests", text, lambda: json.dumps(parse_manifests([text.decode()])))
 
 
 def render_chart(

@@ -17,6 +17,7 @@ from moto import mock_aws
 from plinth.engine import kubernetes_objects
 from plinth.environments import Environment, available, load_environment
 from plinth.synth import synthesize
+from plinth.upstream import upstream_dir as plinth_upstream_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = available(ROOT)
@@ -24,9 +25,12 @@ ENVIRONMENTS = available(ROOT)
 
 def upstream_dir() -> Path:
     """The directory of upstream CRDs and chart values the tests validate against."""
-    return Path(
-        os.environ.get("PLINTH_UPSTREAM_DIR", ROOT.parent / "shared" / "upstream")
-    ).resolve()
+    return plinth_upstream_dir(ROOT)
+
+
+# Tests synthesize environments in temporary project directories too, and run `plinth` in
+# subprocesses: all of them render charts from the same upstream data.
+os.environ.setdefault("PLINTH_UPSTREAM_DIR", str(upstream_dir()))
 
 
 class SynthesizedEnvironment:
