@@ -6,7 +6,9 @@ run's wall time is taken with time.perf_counter around the child, and its peak r
 memory from os.wait4's rusage (ru_maxrss, KiB on Linux). A median that misses its target
 makes the exit status 1. See docs/benchmarks.md for the figures and how to read them.
 
-`plinth check ENV` synthesizes in-process and then runs the policy pack; the row
+`synth unrendered` is synth without rendering charts and CRD files
+(bench/synth_unrendered.py); the row `rendering` is `synth` minus it, what rendering adds
+(target: 0.5 s). `plinth check ENV` synthesizes in-process and then runs the policy pack; the row
 `check - synth` is the difference of the two medians, the cost the pack adds on top of
 synth (target: 1 s). `check --plan` runs the pack on the plan synth wrote, and the row
 `synth + check` adds it to synth: what `make preview` (synth, then check of that plan)
@@ -36,6 +38,7 @@ PLINTH = Path(sys.executable).parent / "plinth"
 TARGET_WALL_S = 3.0
 TARGET_CHECK_OVER_SYNTH_S = 1.0
 TARGET_SYNTH_AND_CHECK_S = 5.0  # `make preview`: synth, then check of its plan
+TARGET_RENDERING_S = 0.5  # what rendering charts and CRD files adds to synth
 TARGET_PEAK_MB = 400  # decimal megabytes: 400 * 10**6 bytes
 MIB = 2**20
 STDERR_TAIL_CHARS = 2000
@@ -44,6 +47,12 @@ STDERR_TAIL_CHARS = 2000
 def synth_argv(environment: str, out_dir: Path) -> list[str]:
     """`plinth synth ENV --out DIR`."""
     return [str(PLINTH), "synth", environment, "--out", str(out_dir)]
+
+
+def synth_unrendered_argv(environment: str, out_dir: Path) -> list[str]:
+    """synth without rendering charts and CRD files (bench/synth_unrendered.py)."""
+    script = ROOT / "bench" / "synth_unrendered.py"
+    return [sys.executable, str(script), environment, str(out_dir / "unrendered")]
 
 
 def check_argv(environment: str, out_dir: Path) -> list[str]:
@@ -62,6 +71,7 @@ def check_plan_argv(environment: str, out_dir: Path) -> list[str]:
 # They run in this order: `check --plan` reads the plan `synth` wrote.
 COMMANDS: dict[str, tuple[Callable[[str, Path], list[str]], float]] = {
     "synth": (synth_argv, TARGET_WALL_S),
+    "synth unrendered": (synth_unrendered_argv, TARGET_WALL_S),
     "check": (check_argv, TARGET_WALL_S + TARGET_CHECK_OVER_SYNTH_S),
     "check --plan": (check_plan_argv, TARGET_SYNTH_AND_CHECK_S - TARGET_WALL_S),
 }
@@ -147,6 +157,17 @@ def check_over_synth(synth: Result, check: Result) -> Result:
         wall_s=[check.median_wall_s - synth.median_wall_s],
         peak_rss_mib=[check.median_peak_mib],
         target_wall_s=TARGET_CHECK_OVER_SYNTH_S,
+    )
+
+
+def rendering(synth: Result, unrendered: Result) -> Result:
+    """What rendering charts and CRD files adds to `synth`: the difference of the medians."""
+    return Result(
+        command="rendering",
+        environment=synth.environment,
+        wall_s=[synth.median_wall_s - unrendered.median_wall_s],
+        peak_rss_mib=[synth.median_peak_mib],
+        target_wall_s=TARGET_RENDERING_S,
     )
 
 
@@ -254,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return 1
             synth, check = measured["synth"], measured["check"]
             results += [*measured.values(), check_over_synth(synth, check)]
+            results.append(rendering(synth, measured["synth unrendered"]))
             results.append(synth_and_check(synth, measured["check --plan"]))
     print(format_table(results))
     if args.json:
