@@ -9,6 +9,7 @@ directory and from the archive `helm package` makes of it.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +19,8 @@ import pytest
 import yaml
 
 from plinth import helm
-from plinth.rendering import parse_manifests
+from plinth.cli import EXIT_BAD_INPUT, main
+from plinth.rendering import CHART_TYPE, parse_manifests
 from plinth.upstream import upstream_dir
 from stacks.config import ConfigError
 
@@ -191,3 +193,35 @@ def test_without_the_engine_every_call_says_why(monkeypatch: pytest.MonkeyPatch)
         helm.require_engine()
     with pytest.raises(helm.HelmUnavailableError, match="helm-python-sdk"):
         render(PROBE)
+
+
+# --- no silent fallback when the engine cannot run -----------------------------------------
+
+
+def test_without_the_engine_synth_warns_and_check_refuses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PLINTH_PROJECT_DIR", str(ROOT))
+    monkeypatch.setattr(helm, "IMPORT_ERROR", "OSError: libhelm_c.so: cannot open")
+
+    assert main(["synth", "local", "--out", str(tmp_path / "local")]) == 0
+    warning = capsys.readouterr().err.splitlines()
+    assert len(warning) == 1
+    assert warning[0].startswith("plinth: warning: charts not rendered")
+    assert "libhelm_c.so: cannot open" in warning[0]
+    plan = tmp_path / "local" / "plan.json"
+    document = json.loads(plan.read_text(encoding="utf-8"))
+    assert "libhelm_c.so" in document["incomplete"]
+    charts = {r["urn"] for r in document["resources"] if r["type"] == CHART_TYPE}
+    assert charts  # the Chart resources are there, the objects they deploy are not
+    assert not [r["urn"] for r in document["resources"] if r["parent"] in charts]
+
+    assert main(["check", "local"]) == EXIT_BAD_INPUT
+    refusal = capsys.readouterr().err.splitlines()
+    assert len(refusal) == 1
+    assert refusal[0].startswith("plinth: error: review incomplete, refusing it")
+
+    assert main(["check", "local", "--plan", str(plan)]) == EXIT_BAD_INPUT
+    refusal = capsys.readouterr().err.splitlines()
+    assert len(refusal) == 1
+    assert "an incomplete plan" in refusal[0]
