@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from plinth import helm
@@ -313,3 +314,36 @@ def test_a_declared_dependency_missing_from_the_chart_is_refused(tmp_path: Path)
         archive.add(needy, arcname="plinth-needy")
     with pytest.raises(ConfigError, match="dependencies absent-helper are declared"):
         expand(source, [chart(chart="plinth-needy")])
+
+
+def labelling(key: str, value: str) -> Any:
+    """A transform adding one label to a Kubernetes object."""
+
+    def add_label(args: pulumi.ResourceTransformArgs) -> pulumi.ResourceTransformResult:
+        props: dict[str, Any] = dict(args.props)
+        metadata = dict(props.get("metadata") or {})
+        metadata["labels"] = {**(metadata.get("labels") or {}), key: value}
+        return pulumi.ResourceTransformResult({**props, "metadata": metadata}, args.opts)
+
+    return add_label
+
+
+def test_the_charts_and_its_ancestors_transforms_apply_to_every_object(
+    mirror: ChartSource,
+) -> None:
+    probe = chart()
+    config_file = entry(CONFIG_FILE_TYPE, "gizmo-crd", file=GIZMO_CRD_URL)
+    config_file["parent"] = STACK  # not below the component
+    expansion = expand_plan(
+        [config_file, probe],
+        kubernetes_version="1.31",
+        source=mirror,
+        transforms={probe["urn"]: [labelling("own", "yes")], COMPONENT: [labelling("up", "yes")]},
+    )
+    labels = [(e["parent"], e["inputs"]["metadata"].get("labels") or {}) for e in expansion.entries]
+    assert all(
+        {"own": "yes", "up": "yes"}.items() <= found.items()
+        for parent, found in labels
+        if parent == probe["urn"]
+    )
+    assert [found for parent, found in labels if parent == config_file["urn"]] == [{}]
