@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,14 @@ def write_mirror(directory: Path, *charts: Path) -> ChartSource:
     crd.parent.mkdir(parents=True, exist_ok=True)
     crd.write_text(GIZMO_CRD, encoding="utf-8")
     return ChartSource("mirror", directory)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What the engine derives from the files it reads is cached here, not in ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLINTH_CHART_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture(scope="module")
