@@ -3,8 +3,8 @@
 Nothing else in Plinth imports `helm_python`, so the engine can be swapped here alone.
 What this module offers is what the offline engine needs of Helm and nothing more: load a
 chart (a directory or a `.tgz`), render it as `helm template` would for one release with
-given capabilities (Kubernetes version, extra API versions), package a chart, and pull one
-from a repository.
+given capabilities (Kubernetes version, extra API versions), package a chart, index a
+directory of chart archives, and pull one from a repository.
 
 `.Capabilities` can be set only through the library's native render options (its public
 `render()` does not take them): private API, pinned with the package and tested in
@@ -100,9 +100,9 @@ def render(
 ) -> dict[str, str]:
     """Template path -> rendered text, for one release of the chart at `source`.
 
-    The chart's `crds/` files come first (as `<chart>/crds/<file>`) when `include_crds`.
-    Values are validated against the chart's values.schema.json (and its subcharts') first,
-    as `helm install` does.
+    The `crds/` files of the chart and of its enabled subcharts are included (under their
+    path in the chart, e.g. `<chart>/crds/<file>`) when `include_crds`. Values are validated
+    against the chart's values.schema.json (and its subcharts') first, as `helm install` does.
     """
     chart = _load(source)
     options = {
@@ -122,8 +122,10 @@ def render(
         message = " ".join(str(error).split())
         raise ConfigError(f"chart {chart.name} {chart.version}: {message}") from None
     if include_crds:
-        for crd in _load(source).crds:
-            rendered[f"{chart.name}/crds/{crd['filename']}"] = crd["data"]
+        # The rendered handle: its disabled subcharts are dropped, and so are their CRDs
+        # (`helm install` takes them from the chart after the same processing).
+        for crd in chart.crds:
+            rendered[crd["filename"]] = crd["data"]
     return rendered
 
 
@@ -138,6 +140,15 @@ def archive_digest(archive: Path) -> str:
     """The sha256 hex digest of a chart archive, as a repository index records it."""
     require_engine()
     return str(helm_python.digest(archive)).removeprefix("sha256:")
+
+
+def index_repository(directory: Path, base_url: str | None = None) -> Mapping[str, Any]:
+    """`helm repo index`: write `directory/index.yaml` listing every chart archive there
+    (with its sha256 digest), URLs relative unless `base_url`; the index, parsed. For a
+    mirror or a test repository served over HTTP."""
+    require_engine()
+    index: Mapping[str, Any] = helm_python.repo_index_generate(directory, base_url=base_url)
+    return index
 
 
 def repository_index(repo_url: str) -> Mapping[str, Any]:

@@ -3,8 +3,10 @@ checks them against the cluster's version.
 
 Supported: comparisons (`=`, `!=`, `>`, `>=`, `<`, `<=`), `~` (patch-level) and `^`
 (minor-level) ranges, `x`/`*` wildcards, AND by spaces or commas, OR by `||`, and hyphen
-ranges (`1.20 - 1.30`). A prerelease suffix such as `-0` (which charts add so that
-distribution versions like v1.30.2-eks-1 match) is ignored: only major.minor.patch count.
+ranges (`1.20 - 1.30`). The version checked is a release (`1.30.0`): a constraint version
+with a prerelease suffix such as `-0` (which charts add so that distribution versions like
+v1.30.2-eks-1 match) sits just below its release, so `>=1.30.0-0` and `>1.30.0-0` both
+admit 1.30.0 while `<=1.30.0-0` does not.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import re
 
 from stacks.config import ConfigError
 
-TERM = re.compile(r"^(?P<op>!=|>=|<=|=>|=<|>|<|=|~>?|\^)?\s*v?(?P<version>[0-9xX*.]+)(?:[-+].*)?$")
+TERM = re.compile(
+    r"^(?P<op>!=|>=|<=|=>|=<|>|<|=|~>?|\^)?\s*v?"
+    r"(?P<version>[0-9xX*]+(?:\.[0-9xX*]+){0,2})(?P<prerelease>-[^+]*)?(?:\+.*)?$"
+)
 
 
 def _parts(version: str) -> list[int | None]:
@@ -51,6 +56,11 @@ def _term_holds(term: str, version: tuple[int, int, int]) -> bool:
         raise ConfigError(f"kubeVersion term {term!r} is not a version constraint Plinth reads")
     op = match["op"] or "="
     parts = _parts(match["version"])
+    if match["prerelease"] and None not in parts:
+        # X.Y.Z-pre is below the release X.Y.Z and above every release before it.
+        if op in {"=", "!="}:
+            return op == "!="
+        op = {">": ">=", "<=": "<", "=<": "<"}.get(op, op)
     lower, upper = _bounds(op, parts)
     within = lower <= version and (upper is None or version < upper)
     if op in {"=", "~", "~>", "^"}:
