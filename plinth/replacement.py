@@ -158,7 +158,7 @@ _KUBERNETES_FORCE_NEW: dict[tuple[str, str, str], tuple[str, ...]] = {
 # object, `vpcConfig.subnetIds`), read from `internal/service/<dir>/<file>.go`. An empty
 # tuple is a checked answer: nothing but `region` replaces that type. Every type Plinth
 # creates must be here (tests/test_diff_coverage.py).
-_AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
+AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
     # autoscaling/group_tag.go: every argument
     "aws:autoscaling/tag:Tag": ("autoscalingGroupName", "tag"),
     # logs/group.go
@@ -341,7 +341,7 @@ _AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "restoreToLatestTime",
     ),
 }
-_AWS_FORCE_NEW["aws:s3/bucketV2:BucketV2"] = _AWS_FORCE_NEW["aws:s3/bucket:Bucket"]
+AWS_FORCE_NEW["aws:s3/bucketV2:BucketV2"] = AWS_FORCE_NEW["aws:s3/bucket:Bucket"]
 
 # azure-native 3.29.0: URL path parameters of the resource's REST API (resource group and
 # names) and the properties its spec marks create-only or the provider's `forceNewMap`
@@ -410,7 +410,7 @@ def has_replacement_rules(type_token: str) -> bool:
         return type_token != _KUBERNETES_POD
     if type_token.startswith("pulumi:providers:"):
         return type_token in _PROVIDER_TYPES
-    return type_token in _AWS_FORCE_NEW or type_token in _AZURE_FORCE_NEW
+    return type_token in AWS_FORCE_NEW or type_token in _AZURE_FORCE_NEW
 
 
 def is_regional(type_token: str) -> bool:
@@ -428,7 +428,7 @@ def forced_replacement_paths(
     if type_token.startswith("kubernetes:"):
         paths = _kubernetes_force_new(type_token, new_inputs, provider_inputs or {})
     elif type_token.startswith("aws:"):
-        paths = [*_AWS_FORCE_NEW.get(type_token, ())]
+        paths = [*AWS_FORCE_NEW.get(type_token, ())]
         if is_regional(type_token):
             paths.append("region")
     else:

@@ -456,16 +456,23 @@ def test_two_environments_compare_resource_by_resource() -> None:
     assert {p["path"] for p in namespace["paths"]} >= {'metadata.labels["plinth.io/environment"]'}
     local, onprem = (load_environment(ROOT, name).platform for name in ("local", "onprem"))
     volume = next(c for c in changes.values() if c["type"] == PVC)
-    storage_classes = {
+    storage_classes = [
         platform.jobs.volumes["datasets"].storage_class or existing(platform).default_storage_class
         for platform in (local, onprem)
-    }
-    if len(storage_classes) == 2:
-        assert {"path": "spec.storageClassName", "change": "changed", "replaces": True} in volume[
-            "paths"
-        ]
-    expected = EXIT_STATEFUL_REPLACEMENT if document["stateful_replacements"] else 0
-    assert result.returncode == expected, result.stderr
+    ]
+    if storage_classes[0] != storage_classes[1]:
+        assert {
+            "path": "spec.storageClassName",
+            "change": "changed",
+            "replaces": True,
+            "before": storage_classes[0],
+            "after": storage_classes[1],
+        } in volume["paths"]
+    # Two environments are two deployments: nothing is replaced, nothing is lost.
+    assert document["comparison"] == "environments"
+    assert {c["action"] for c in changes.values()} <= {"create", "delete", "update"}
+    assert document["data_loss"] == []
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(
@@ -541,9 +548,13 @@ def test_rev_flags_a_storage_class_change_as_a_stateful_replacement(repo: Path) 
     change = claim_change(result)
     assert change["action"] == "replace"
     assert change["loses_data"] is True
-    assert {"path": "spec.storageClassName", "change": "changed", "replaces": True} in change[
-        "paths"
-    ]
+    assert {
+        "path": "spec.storageClassName",
+        "change": "changed",
+        "replaces": True,
+        "before": existing(load_environment(ROOT, "local").platform).default_storage_class,
+        "after": "fast-ssd",
+    } in change["paths"]
     assert json.loads(result.stdout)["stateful_replacements"] == [change["urn"]]
 
 
@@ -554,7 +565,13 @@ def test_rev_expands_a_volume_in_place(repo: Path) -> None:
     change = claim_change(result)
     assert change["action"] == "update"
     assert change["paths"] == [
-        {"path": "spec.resources.requests.storage", "change": "changed", "replaces": False}
+        {
+            "path": "spec.resources.requests.storage",
+            "change": "changed",
+            "replaces": False,
+            "before": "5Gi",
+            "after": "50Gi",
+        }
     ]
 
 
