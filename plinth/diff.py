@@ -380,9 +380,7 @@ def _provider_reasons(
         old_region, new_region = (
             json.dumps(side["inputs"].get("region")) for side in (old_provider, new_provider)
         )
-        return [
-            f"its provider's region changes ({old_region} -> {new_region}): created there anew"
-        ]
+        return [f"its provider's region changes ({old_region} -> {new_region}): created there anew"]
     return [f"its provider is replaced ({', '.join(keys)} changed)"] if keys else []
 
 
