@@ -205,12 +205,14 @@ def _renames(
     closest names, then URN order), each resource at most once."""
     gone = [urn for urn in sorted(old) if urn not in matched.values() and old[urn]["custom"]]
     arrived = [urn for urn in sorted(new) if urn not in matched and new[urn]["custom"]]
+    old_leaves = {urn: dict(_leaf_values(old[urn]["inputs"])) for urn in gone}
     candidates = []
     for new_urn in arrived:
+        new_leaves = dict(_leaf_values(new[new_urn]["inputs"]))
         for old_urn in gone:
             if old[old_urn]["type"] != new[new_urn]["type"]:
                 continue
-            alike = similarity(old[old_urn]["inputs"], new[new_urn]["inputs"])
+            alike = _share_equal(old_leaves[old_urn], new_leaves)
             if alike >= RENAME_SIMILARITY:
                 names = SequenceMatcher(None, old[old_urn]["name"], new[new_urn]["name"])
                 candidates.append((-alike, -names.ratio(), new_urn, old_urn))
@@ -221,22 +223,20 @@ def _renames(
     return renamed
 
 
-def similarity(before: Any, after: Any) -> float:
-    """The share of leaf paths of either value that hold the same value in both (1.0 for
-    equal values)."""
-    old_leaves, new_leaves = dict(_leaf_values(before)), dict(_leaf_values(after))
-    paths = set(old_leaves) | set(new_leaves)
-    if not paths:
-        return 1.0
-    same = sum(
-        1 for path in paths if path in old_leaves and old_leaves[path] == new_leaves.get(path)
-    )
-    return same / len(paths)
-
-
 def _leaf_values(value: Any) -> Iterator[tuple[PropertyPath, Any]]:
     for path in _leaves(value, ()):
         yield path, value_at(value, path)
+
+
+def _share_equal(before: Mapping[PropertyPath, Any], after: Mapping[PropertyPath, Any]) -> float:
+    """The share of leaf paths of either side that hold the same value in both."""
+    paths = set(before) | set(after)
+    if not paths:
+        return 1.0
+    same = sum(
+        1 for path in paths if path in before and path in after and before[path] == after[path]
+    )
+    return same / len(paths)
 
 
 def _compare(

@@ -13,17 +13,24 @@ module restates what the pinned providers decide, per type, from their source:
   (`provider.go`, `deleteBeforeReplace`). Its provider (`DiffConfig`) is replaced when the
   kubeconfig, context or cluster changes, and then every object it manages is replaced.
 - pulumi-aws 7 (terraform-provider-aws 6 through the bridge): the schema's `ForceNew`
-  attributes, plus `region` on every regional resource (the provider's "Enhanced Region
-  Support" guide: changing it forces replacement).
+  attributes of each type (`AWS_FORCE_NEW`, one entry per type, each naming its source
+  file; an empty entry means nothing but the region forces a new resource), plus
+  `region` on every regional resource (the provider's "Enhanced Region Support" guide:
+  changing it forces replacement). A resource's region is its provider's unless it sets
+  its own, so a provider whose `region` changes replaces every regional resource it
+  manages; IAM is global and stays.
 - azure-native 3 (`provider/pkg/gen`): URL path parameters (resource group, names) and
   properties the REST spec marks create-only (`x-ms-mutability` without `update`) or its
   `forceNewMap` lists, such as a tracked resource's `location`.
 
 Paths are Pulumi property paths: `spec.accessModes[0]`, `metadata.labels["a.b/c"]`, with
 `*` matching any key or index. The AWS table was read from terraform-provider-aws source
-(v5 and v6 revisions; `identifier` of an RDS instance, once force-new, is now renamed in
-place); the authority is the `willReplaceOnChanges` flags of each provider's schema:
-check the tables against it when a provider pin moves.
+(`internal/service/...`, v5 and v6 revisions; `identifier` of an RDS instance, once
+force-new, is now renamed in place); the authority is the provider schema's
+`willReplaceOnChanges` / `ForceNew` flags: check the tables against it when a provider
+pin moves. tests/test_diff_coverage.py fails when a plan holds a type without rules,
+when a force-new field is not an input of the pinned SDK, and when the SDK's idea of
+which types are regional differs from `is_regional`.
 """
 
 from __future__ import annotations
