@@ -387,13 +387,14 @@ def _provider_reasons(
 def _whole(action: Action, entry: Mapping[str, Any], context: _Context) -> ResourceChange:
     """A resource only one side has: created, or deleted with whatever it holds."""
     notes = []
-    migrated = context.migrated.get(entry["name"]) if action == "delete" else None
-    if action == "delete" and entry["protect"] and not context.between_environments:
+    deleted = action == "delete" and not context.between_environments
+    migrated = context.migrated.get(entry["name"]) if deleted else None
+    if deleted and entry["protect"]:
         notes.append(
             "protected: pulumi up refuses to delete it; unprotect it first (protect=False) "
             "if it really is to go"
         )
-    if action == "delete" and entry["retain_on_delete"] and not context.between_environments:
+    if deleted and entry["retain_on_delete"]:
         notes.append("retained: Pulumi forgets it but leaves it (and its data) in place")
     if migrated is not None:
         notes.append(f"data migrated (stacks/migrations.py): {migrated}")

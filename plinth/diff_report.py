@@ -81,7 +81,7 @@ def _loss_line(change: ResourceChange) -> str:
 
 
 def _marker(change: ResourceChange) -> str:
-    if not change.stateful or change.action not in ("replace", "delete"):
+    if change.between_environments or not change.stateful:
         return ""
     if change.loses_data:
         return "  [STATEFUL: data is lost]"

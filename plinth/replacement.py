@@ -43,8 +43,6 @@ PropertyPath = tuple[PathElement, ...]
 
 KUBERNETES_PROVIDER = "pulumi:providers:kubernetes"
 PERSISTENT_VOLUME_CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
-# pulumi-kubernetes' rules for bare Pods were not transcribed: Plinth creates none.
-_KUBERNETES_POD = "kubernetes:core/v1:Pod"
 
 
 def parse_path(text: str) -> PropertyPath:
@@ -91,8 +89,9 @@ def contains(pattern: PropertyPath, path: PropertyPath) -> bool:
     return all(want in ("*", have) for want, have in zip(pattern, path, strict=False))
 
 
-# pulumi-kubernetes' force-new properties, by (group, version, kind); `core` is also "".
-# Its rules for bare Pods are left out: Plinth creates none.
+# pulumi-kubernetes 4's force-new properties (provider/pkg/provider/diff.go, the whole
+# `forceNew` table), by (group, version, kind); `core` is also "". Any other kind is
+# replaced only for its name and namespace.
 _SELECTOR = ".spec.selector"
 _PERSISTENT_VOLUME_SOURCES = [
     "awsElasticBlockStore",
@@ -126,6 +125,57 @@ _STATEFUL_SET = (
     ".spec.volumeClaimTemplates",
 )
 _JOB = (".spec.completions", ".spec.parallelism", _SELECTOR, ".spec.template")
+_POD_SPEC = (
+    "affinity",
+    "automountServiceAccountToken",
+    "dnsConfig",
+    "dnsPolicy",
+    "enableServiceLinks",
+    "hostAliases",
+    "hostIPC",
+    "hostNetwork",
+    "hostPID",
+    "hostname",
+    "imagePullSecrets",
+    "nodeName",
+    "nodeSelector",
+    "overhead",
+    "preemptionPolicy",
+    "priority",
+    "priorityClassName",
+    "readinessGates",
+    "restartPolicy",
+    "runtimeClassName",
+    "schedulerName",
+    "securityContext",
+    "serviceAccount",
+    "serviceAccountName",
+    "shareProcessNamespace",
+    "subdomain",
+    "terminationGracePeriodSeconds",
+    "volumes",
+)
+_POD_CONTAINER = (
+    "args",
+    "command",
+    "env",
+    "image",
+    "imagePullPolicy",
+    "lifecycle",
+    "livenessProbe",
+    "ports",
+    "readinessProbe",
+    "resources",
+    "securityContext",
+    "stdin",
+    "stdinOnce",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "tty",
+    "volumeDevices",
+    "volumeMounts",
+    "workingDir",
+)
 _CORE_V1: dict[str, tuple[str, ...]] = {
     "PersistentVolume": tuple(f".spec.{source}" for source in _PERSISTENT_VOLUME_SOURCES),
     "PersistentVolumeClaim": (
@@ -133,6 +183,14 @@ _CORE_V1: dict[str, tuple[str, ...]] = {
         _SELECTOR,
         ".spec.storageClassName",
         ".spec.volumeName",
+    ),
+    "Pod": (
+        *(f".spec.{field}" for field in _POD_SPEC),
+        *(
+            f".spec.{containers}[*].{field}"
+            for containers in ("containers", "initContainers")
+            for field in _POD_CONTAINER
+        ),
     ),
     "ResourceQuota": (".spec.scopes",),
     "Secret": (".type",),
@@ -409,12 +467,12 @@ _CONDITIONAL: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], list[st
 def has_replacement_rules(type_token: str) -> bool:
     """Whether this module knows what replaces a resource of `type_token`.
 
-    Kubernetes: always but for bare Pods, since pulumi-kubernetes' table was transcribed
-    whole and any other kind is replaced only for its name and namespace. AWS and Azure:
+    Kubernetes: always, since pulumi-kubernetes' table was transcribed whole and any other
+    kind is replaced only for its name and namespace. AWS and Azure:
     only the types in the tables (an empty entry counts: it was checked). Providers: the
     ones whose configuration changes are modelled."""
     if type_token.startswith("kubernetes:"):
-        return type_token != _KUBERNETES_POD
+        return True
     if type_token.startswith("pulumi:providers:"):
         return type_token in _PROVIDER_TYPES
     return type_token in AWS_FORCE_NEW or type_token in _AZURE_FORCE_NEW

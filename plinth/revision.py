@@ -10,10 +10,11 @@ import hook serves `plinth`, `stacks`, `components`, `addons` and `policies` mod
 the current checkout: any module the old revision lacks would come from there, mixing two
 revisions (and failing with an ImportError when the two disagree). So the interpreter
 starts isolated (`python -I`: no PYTHONPATH, no user site, no current directory on the
-path), a bootstrap drops the editable install's finders and any path entry holding
-another copy of the project, puts the export first, checks that `plinth` now comes from
-the export, and only then runs its `plinth.cli`. Third-party packages (pulumi, the
-providers) are this environment's: the revision's own pins are not installed.
+path), a bootstrap drops the editable install's finders, looks the project's top-level
+packages up in the export only (a module the export lacks is missing, not borrowed),
+checks that `plinth` now comes from the export, and only then runs its `plinth.cli`.
+Third-party packages (pulumi, the providers) are this environment's: the revision's own
+pins are not installed.
 """
 
 from __future__ import annotations
@@ -111,18 +112,28 @@ def synthesize_in_subprocess(tree: Path, environment: str, label: str) -> list[d
 
 
 # Runs first in the subprocess (`python -I -c`), before anything of the project is
-# imported; argv: the exported tree, then `plinth` arguments.
+# imported; argv: the exported tree, then `plinth` arguments. The project's top-level
+# packages are looked up in the tree and nowhere else (an installed copy, editable or
+# not, is never used); their submodules then follow the tree's package paths.
 _ISOLATED_BOOTSTRAP = """
-import os, runpy, sys
+import importlib.machinery, os, runpy, sys
 tree = sys.argv[1]
-def foreign(entry):
-    return os.path.isfile(os.path.join(entry, "plinth", "__init__.py"))
+project = {"addons", "components", "plinth", "policies", "stacks"}
+
+class TreeOnly:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name not in project:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, [tree])
+        if spec is None:
+            raise ModuleNotFoundError(name + " is not part of this revision", name=name)
+        return spec
+
 editable = lambda hook: getattr(hook, "__module__", "").startswith("__editable__")
-sys.meta_path[:] = [finder for finder in sys.meta_path if not editable(finder)]
+sys.meta_path[:] = [TreeOnly] + [f for f in sys.meta_path if not editable(f)]
 sys.path_hooks[:] = [hook for hook in sys.path_hooks if not editable(hook)]
-sys.path[:] = [tree] + [
-    entry for entry in sys.path if not entry.startswith("__editable__") and not foreign(entry)
-]
+sys.path[:] = [tree] + [entry for entry in sys.path if not entry.startswith("__editable__")]
 sys.path_importer_cache.clear()
 import plinth
 if os.path.dirname(os.path.dirname(os.path.abspath(plinth.__file__))) != tree:

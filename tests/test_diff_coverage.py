@@ -59,7 +59,7 @@ def test_every_stateful_type_has_replacement_rules() -> None:
 
 @pytest.mark.parametrize(
     "type_token",
-    ["aws:sqs/queue:Queue", "kubernetes:core/v1:Pod", "pulumi:providers:azure-native"],
+    ["aws:sqs/queue:Queue", "azure-native:network:VirtualNetwork", "pulumi:providers:azure-native"],
 )
 def test_a_type_nobody_transcribed_has_no_rules(type_token: str) -> None:
     # What the coverage test above relies on: an unknown type is not silently covered.

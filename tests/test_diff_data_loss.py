@@ -274,6 +274,22 @@ def test_every_changed_path_shows_its_old_and_new_value() -> None:
     assert {"before": "5Gi", "after": "10Gi"}.items() <= document["changes"][0]["paths"][-1].items()
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "action"),
+    [
+        ("image", "busybox:2", "replace"),
+        ("env", [{"name": "A", "value": "2"}], "replace"),
+        ("name", "renamed", "update"),
+    ],
+)
+def test_a_bare_pods_containers_follow_the_provider(path: str, value: Any, action: str) -> None:
+    pod = "kubernetes:core/v1:Pod"
+    container = {"name": "main", "image": "busybox:1", "env": [{"name": "A", "value": "1"}]}
+    before = entry("pod", pod, {"spec": {"containers": [container]}})
+    after = entry("pod", pod, {"spec": {"containers": [{**container, path: value}]}})
+    assert only(diff_plans([before], [after])).action == action
+
+
 def test_numbers_print_as_numbers() -> None:
     deployment = "kubernetes:apps/v1:Deployment"
     _, text = report_of(
@@ -333,6 +349,11 @@ def test_two_environments_differ_but_nothing_is_replaced_or_lost() -> None:
     assert "two environments" in text
     assert "STATEFUL" not in text
     assert "(cannot change in place)" in text
-    only_one_side = diff_plans([entry("dev-a")], [], between_environments=True)
+    only_one_side = diff_plans(
+        [entry("dev-a", protect=True)], [], between_environments=True, migrated={"dev-a": "x"}
+    )
     assert only_one_side.data_losses == ()
-    assert "only in local" in format_diff(only_one_side, "local", "onprem")
+    assert only(only_one_side).notes == ()  # nothing is deleted, so nothing to refuse
+    one_side_text = format_diff(only_one_side, "local", "onprem")
+    assert "only in local (1):" in one_side_text
+    assert "protected" not in one_side_text

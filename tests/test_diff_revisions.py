@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from plinth.cli import EXIT_STATEFUL_REPLACEMENT
+from plinth.cli import EXIT_BAD_INPUT, EXIT_STATEFUL_REPLACEMENT
 from tests.test_diff import PVC, commit, edit_file, repo, run_plinth
 
 __all__ = ["repo"]  # the fixture, shared with tests/test_diff.py
@@ -111,3 +111,17 @@ def test_the_old_revision_runs_its_own_code_only(repo: Path) -> None:
     result = run_plinth("diff", "local", "--rev", "HEAD", project=repo)
     assert result.returncode == 0, result.stderr
     assert "no changes" in result.stdout
+
+
+def test_a_revision_without_the_plinth_cli_is_refused_in_one_line(repo: Path) -> None:
+    cli = repo / "plinth" / "cli.py"
+    kept = cli.read_text()
+    cli.unlink()
+    commit(repo, "a revision before the command line")
+    cli.write_text(kept)
+    result = run_plinth("diff", "local", "--rev", "HEAD", project=repo)
+    assert result.returncode == EXIT_BAD_INPUT
+    (line,) = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert "HEAD" in line
+    assert "plinth/cli.py" in line
