@@ -76,7 +76,7 @@ def _loss_line(change: ResourceChange) -> str:
         )
     return (
         f"STATEFUL DELETION: {change.name} ({change.type}) would be deleted with its data "
-        "(protect it, or record the migration in stacks/migrations.py DATA_MIGRATED)"
+        "(keep it, or record where the data went in stacks/migrations.py DATA_MIGRATED)"
     )
 
 
