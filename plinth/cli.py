@@ -14,7 +14,8 @@
 Exit codes: 0 success, 1 the program failed, `check` found a mandatory violation or
 `preflight` a failing check (or AWS itself failed), 2 bad input (configuration, policy
 config, arguments, git revision, AWS credentials or permissions, a bucket name taken),
-3 `diff` found a stateful resource (volume, bucket, database, key) that would be replaced.
+3 `diff` found a stateful resource (volume, bucket, database, key) that would be replaced
+or deleted with its data.
 """
 
 from __future__ import annotations
@@ -161,8 +162,10 @@ def _policy_config(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from plinth.diff import diff_document, diff_plans, format_diff  # noqa: PLC0415
+    from plinth.diff import diff_plans  # noqa: PLC0415
+    from plinth.diff_report import diff_document, format_diff  # noqa: PLC0415
     from plinth.revision import RevisionSynthError  # noqa: PLC0415
+    from stacks.migrations import DATA_MIGRATED  # noqa: PLC0415
 
     if (args.other is None) == (args.rev is None):
         raise ConfigError("diff: give a second environment or --rev GITREV (one of the two)")
@@ -171,13 +174,16 @@ def _diff(args: argparse.Namespace) -> int:
     except RevisionSynthError as error:
         print(f"plinth: error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    # Two environments deploy to two clusters: their providers differ by design.
-    result = diff_plans(before, after, follow_providers=args.rev is not None)
+    # Two environments are two deployments: nothing of one replaces or deletes the other.
+    # The work tree's migrations say which data losses are intended.
+    result = diff_plans(
+        before, after, between_environments=args.other is not None, migrated=DATA_MIGRATED
+    )
     if args.format == "json":
         print(json.dumps(diff_document(result, before_label, after_label), indent=2))
     else:
         print(format_diff(result, before_label, after_label))
-    return EXIT_STATEFUL_REPLACEMENT if result.stateful_replacements else 0
+    return EXIT_STATEFUL_REPLACEMENT if result.data_losses else 0
 
 
 def _bootstrap_aws(args: argparse.Namespace) -> int:

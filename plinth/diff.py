@@ -1,27 +1,32 @@
-"""`plinth diff`: what changes between two plans, and which changes replace data.
+"""`plinth diff`: what changes between two plans, and which changes lose data.
 
 Two lists of plan entries (see plinth/engine.py) are compared the way the Pulumi engine
 compares a program with its last deployment:
 
 1. resources are matched by URN, then through their aliases (`aliases=` options, and
    those a child inherits from an aliased parent);
-2. a custom resource whose URN disappears while one of the same type with the same inputs
-   appears under another URN, with no alias between them, is a rename: the engine deletes
-   the old one and creates the new one, a replacement;
+2. a custom resource whose URN disappears while one of the same type appears under
+   another URN, with no alias between them, is a rename when the two are alike (most of
+   their input values equal; among equals, the closest names): the engine creates the new
+   one and deletes the old one, a replacement, whatever else changed with it;
 3. for matched resources, the inputs are compared leaf by leaf (paths ignored by
    `ignore_changes` dropped); a change replaces when the provider forces it
    (plinth/replacement.py), when it falls under `replace_on_changes`, or when the
-   resource's provider is itself replaced.
+   resource's provider configuration changes under it (a new cluster, a new region).
 
-A replaced resource of a type in `STATEFUL_TYPES` loses its data: those are what the
-command flags. Everything here is a pure function of the entries.
+A resource of a type in `STATEFUL_TYPES` that is replaced or deleted loses its data,
+unless it is deleted while protected (`pulumi up` refuses) or retained, or its loss is
+recorded in `stacks/migrations.py` (`DATA_MIGRATED`). Two environments are two
+deployments: comparing them never loses anything. Everything here is a pure function of
+the entries; plinth/diff_report.py prints the result.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from typing import Any, Literal
 
 from plinth.engine import STACK_TYPE, URN_PREFIX, provider_urn, split_urn
@@ -31,17 +36,18 @@ from plinth.replacement import (
     deletes_before_creating,
     forced_replacement_paths,
     format_path,
+    has_replacement_rules,
     parse_path,
     provider_replacement_keys,
     replaces,
+    resources_replaced_by_provider,
     update_notes,
 )
 from policies.stateful import STATEFUL_TYPES
 
 Action = Literal["create", "delete", "update", "replace"]
+Kind = Literal["added", "removed", "changed"]
 ACTIONS: tuple[Action, ...] = ("create", "delete", "update", "replace")
-HEADINGS = {"create": "added", "delete": "removed", "update": "changed", "replace": "replaced"}
-SYMBOLS = {"create": "+", "delete": "-", "update": "~", "replace": "±"}
 OPTIONS = (
     "protect",
     "retain_on_delete",
@@ -49,22 +55,31 @@ OPTIONS = (
     "ignore_changes",
     "replace_on_changes",
 )
+SECRET = "[secret]"  # noqa: S105 (how plans mark a secret value)
+# Share of equal input values above which an unaliased resource that moved to a new URN
+# is taken for the old one renamed (a volume key renamed along with its size, say).
+RENAME_SIMILARITY = 0.5
 
 
 @dataclass(frozen=True)
 class PathChange:
-    """One changed input: its path, whether it was added, removed or changed, and whether
-    the change replaces the resource."""
+    """One changed input: its path, whether it was added, removed or changed, whether the
+    change replaces the resource, and the values before and after (None where absent;
+    secrets are `[secret]` on both sides)."""
 
     path: str
-    change: Literal["added", "removed", "changed"]
+    change: Kind
     replaces: bool = False
+    before: Any = None
+    after: Any = None
 
 
 @dataclass(frozen=True)
 class ResourceChange:
     """What happens to one resource. `urn` is the new URN (the old one for a deletion);
-    `previous_urn` is set when the resource moved to a new URN."""
+    `previous_urn` is set when the resource moved to a new URN. `protected` and
+    `retained` are the options of the resource as deployed (the old side); `migrated` is
+    the reason recorded in stacks/migrations.py for letting its data go."""
 
     action: Action
     urn: str
@@ -77,11 +92,19 @@ class ResourceChange:
     previous_urn: str | None = None
     delete_first: bool = False
     notes: tuple[str, ...] = ()
+    protected: bool = False
+    retained: bool = False
+    migrated: str | None = None
+    between_environments: bool = False
 
     @property
     def loses_data(self) -> bool:
-        """A stateful resource deleted and created again: its data is gone."""
-        return self.stateful and self.action == "replace"
+        """A stateful resource deleted, or deleted and created empty, for real."""
+        if not self.stateful or self.between_environments or self.migrated is not None:
+            return False
+        if self.action == "replace":
+            return True
+        return self.action == "delete" and not (self.protected or self.retained)
 
 
 @dataclass(frozen=True)
@@ -89,45 +112,69 @@ class PlanDiff:
     """Every resource that changes between two plans, sorted by action then URN."""
 
     changes: tuple[ResourceChange, ...] = field(default_factory=tuple)
+    between_environments: bool = False
 
     def of(self, action: Action) -> tuple[ResourceChange, ...]:
         """The changes with that action."""
         return tuple(change for change in self.changes if change.action == action)
 
     @property
-    def stateful_replacements(self) -> tuple[ResourceChange, ...]:
-        """Replacements of resources that hold data."""
+    def data_losses(self) -> tuple[ResourceChange, ...]:
+        """Replacements and deletions that destroy data (`plinth diff` exits 3)."""
         return tuple(change for change in self.changes if change.loses_data)
+
+    @property
+    def stateful_replacements(self) -> tuple[ResourceChange, ...]:
+        """The data losses that are replacements."""
+        return tuple(change for change in self.data_losses if change.action == "replace")
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every comparison of one resource needs: both plans by URN, how the two sides
+    relate, and the recorded migrations."""
+
+    old: Mapping[str, Mapping[str, Any]]
+    new: Mapping[str, Mapping[str, Any]]
+    between_environments: bool
+    migrated: Mapping[str, str]
 
 
 def diff_plans(
     before: Sequence[Mapping[str, Any]],
     after: Sequence[Mapping[str, Any]],
     *,
-    follow_providers: bool = True,
+    between_environments: bool = False,
+    migrated: Mapping[str, str] | None = None,
 ) -> PlanDiff:
     """How `after` differs from `before` (two plans' entries).
 
-    With `follow_providers` false a replaced provider does not replace the resources it
-    manages: right when comparing two environments, which deploy to different clusters.
+    `between_environments`: the two plans are two environments (two deployments, two
+    clusters), not one deployment before and after a change: provider differences are not
+    followed, nothing is renamed, replaced or lost. `migrated`: resource name -> why its
+    data may go (stacks/migrations.py `DATA_MIGRATED`).
     """
-    old = {entry["urn"]: entry for entry in before}
-    new = {entry["urn"]: entry for entry in after}
-    matched = _match(old, new)
-    renamed = _renames(old, new, matched)
+    context = _Context(
+        old={entry["urn"]: entry for entry in before},
+        new={entry["urn"]: entry for entry in after},
+        between_environments=between_environments,
+        migrated=migrated or {},
+    )
+    matched = _match(context.old, context.new)
+    renamed = {} if between_environments else _renames(context.old, context.new, matched)
     changes: list[ResourceChange] = []
-    for new_urn, old_urn in sorted(matched.items()):
-        change = _compare(old[old_urn], new[new_urn], old, new, follow_providers)
+    for new_urn, old_urn in sorted({**matched, **renamed}.items()):
+        change = _compare(
+            context.old[old_urn], context.new[new_urn], context, renamed=new_urn in renamed
+        )
         if change is not None:
             changes.append(change)
-    for new_urn, old_urn in sorted(renamed.items()):
-        changes.append(_renamed(old[old_urn], new[new_urn]))
-    gone = set(old) - set(matched.values()) - set(renamed.values())
-    changes += [_whole("delete", old[urn]) for urn in sorted(gone)]
-    arrived = set(new) - set(matched) - set(renamed)
-    changes += [_whole("create", new[urn]) for urn in sorted(arrived)]
+    gone = set(context.old) - set(matched.values()) - set(renamed.values())
+    changes += [_whole("delete", context.old[urn], context) for urn in sorted(gone)]
+    arrived = set(context.new) - set(matched) - set(renamed)
+    changes += [_whole("create", context.new[urn], context) for urn in sorted(arrived)]
     changes.sort(key=lambda change: (ACTIONS.index(change.action), change.urn))
-    return PlanDiff(tuple(changes))
+    return PlanDiff(tuple(changes), between_environments)
 
 
 def _match(
@@ -153,54 +200,78 @@ def _renames(
     new: Mapping[str, Mapping[str, Any]],
     matched: Mapping[str, str],
 ) -> dict[str, str]:
-    """New URN -> old URN for custom resources that moved without an alias: same type,
-    same inputs, one URN gone and the other new."""
+    """New URN -> old URN for custom resources that moved without an alias: same type, a
+    URN gone and a URN new, and alike. The most alike pairs are taken first (ties: the
+    closest names, then URN order), each resource at most once."""
     gone = [urn for urn in sorted(old) if urn not in matched.values() and old[urn]["custom"]]
+    arrived = [urn for urn in sorted(new) if urn not in matched and new[urn]["custom"]]
+    old_leaves = {urn: dict(_leaf_values(old[urn]["inputs"])) for urn in gone}
+    candidates = []
+    for new_urn in arrived:
+        new_leaves = dict(_leaf_values(new[new_urn]["inputs"]))
+        for old_urn in gone:
+            if old[old_urn]["type"] != new[new_urn]["type"]:
+                continue
+            alike = _share_equal(old_leaves[old_urn], new_leaves)
+            if alike >= RENAME_SIMILARITY:
+                names = SequenceMatcher(None, old[old_urn]["name"], new[new_urn]["name"])
+                candidates.append((-alike, -names.ratio(), new_urn, old_urn))
     renamed: dict[str, str] = {}
-    for urn in sorted(set(new) - set(matched)):
-        entry = new[urn]
-        if not entry["custom"]:
-            continue
-        for candidate in gone:
-            previous = old[candidate]
-            same = previous["type"] == entry["type"] and previous["inputs"] == entry["inputs"]
-            if same and candidate not in renamed.values():
-                renamed[urn] = candidate
-                break
+    for _, _, new_urn, old_urn in sorted(candidates):
+        if new_urn not in renamed and old_urn not in renamed.values():
+            renamed[new_urn] = old_urn
     return renamed
+
+
+def _leaf_values(value: Any) -> Iterator[tuple[PropertyPath, Any]]:
+    for path in _leaves(value, ()):
+        yield path, value_at(value, path)
+
+
+def _share_equal(before: Mapping[PropertyPath, Any], after: Mapping[PropertyPath, Any]) -> float:
+    """The share of leaf paths of either side that hold the same value in both."""
+    paths = set(before) | set(after)
+    if not paths:
+        return 1.0
+    same = sum(
+        1 for path in paths if path in before and path in after and before[path] == after[path]
+    )
+    return same / len(paths)
 
 
 def _compare(
     before: Mapping[str, Any],
     after: Mapping[str, Any],
-    old: Mapping[str, Mapping[str, Any]],
-    new: Mapping[str, Mapping[str, Any]],
-    follow_providers: bool,
+    context: _Context,
+    *,
+    renamed: bool = False,
 ) -> ResourceChange | None:
-    """The change of one matched resource, None when nothing changed."""
+    """The change of one matched (or renamed) resource, None when nothing changed."""
     ignored = [parse_path(path) for path in after["ignore_changes"]]
     leaves = [
         (path, kind)
         for path, kind in changed_leaves(before["inputs"], after["inputs"])
         if not any(contains(pattern, path) for pattern in ignored)
     ]
-    forced = _forced(before, after, new) if after["custom"] else ()
+    forced = _forced(before, after, context.new) if after["custom"] else ()
     paths = tuple(
-        PathChange(
-            format_path(path),
+        _path_change(
+            path,
             kind,
-            after["custom"] and replaces(path, forced, after["replace_on_changes"]),
+            before["inputs"],
+            after["inputs"],
+            forces=after["custom"] and replaces(path, forced, after["replace_on_changes"]),
         )
         for path, kind in leaves
     )
-    reasons = []
-    if after["custom"] and follow_providers:
-        reasons = _provider_reasons(before, after, old, new)
+    reasons = _reasons(before, after, context, renamed=renamed)
     options = _option_changes(before, after)
     moved = before["urn"] != after["urn"]
     if not (paths or options or reasons or moved):
         return None
-    replaced = bool(reasons) or any(path.replaces for path in paths)
+    replaced = not context.between_environments and (
+        bool(reasons) or any(path.replaces for path in paths)
+    )
     return ResourceChange(
         action="replace" if replaced else "update",
         urn=after["urn"],
@@ -211,9 +282,56 @@ def _compare(
         options=options,
         reasons=tuple(reasons),
         previous_urn=before["urn"] if moved else None,
-        delete_first=replaced and _deletes_first(before, after),
+        delete_first=replaced and not renamed and _deletes_first(before, after),
         notes=tuple(_notes(before, after, replaced, [path for path, _ in leaves])),
+        protected=bool(before["protect"]),
+        retained=bool(before["retain_on_delete"]),
+        migrated=context.migrated.get(before["name"]) if replaced else None,
+        between_environments=context.between_environments,
     )
+
+
+def _reasons(
+    before: Mapping[str, Any], after: Mapping[str, Any], context: _Context, *, renamed: bool
+) -> list[str]:
+    """Why the resource is replaced beyond its own force-new inputs."""
+    if context.between_environments or not after["custom"]:
+        return []
+    reasons = _provider_reasons(before, after, context.old, context.new)
+    if renamed:
+        reasons.insert(
+            0,
+            f"renamed from {before['name']} without an alias: the engine creates it under "
+            "the new URN and deletes the old one (an alias to the old URN keeps it)",
+        )
+    return reasons
+
+
+def _path_change(
+    path: PropertyPath, kind: Kind, before: Any, after: Any, *, forces: bool
+) -> PathChange:
+    old_value = value_at(before, path) if kind != "added" else None
+    new_value = value_at(after, path) if kind != "removed" else None
+    if _holds_secret(old_value) or _holds_secret(new_value):
+        # Never show one side of a secret: a value turned secret was meant to be hidden.
+        old_value = SECRET if kind != "added" else None
+        new_value = SECRET if kind != "removed" else None
+    return PathChange(format_path(path), kind, forces, old_value, new_value)
+
+
+def value_at(value: Any, path: PropertyPath) -> Any:
+    """The value at `path` inside `value` (which has it)."""
+    for element in path:
+        value = value[element]
+    return value
+
+
+def _holds_secret(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_holds_secret(child) for child in value.values())
+    if isinstance(value, list):
+        return any(_holds_secret(child) for child in value)
+    return bool(value == SECRET)
 
 
 def _forced(
@@ -249,46 +367,48 @@ def _provider_reasons(
     new: Mapping[str, Mapping[str, Any]],
 ) -> list[str]:
     """The engine replaces a resource whose provider it replaces (step_generator.go,
-    `providerChanged`): the new provider's `DiffConfig` against the old provider's inputs."""
+    `providerChanged`: the new provider's `DiffConfig` against the old provider's
+    inputs); an AWS resource is replaced when its provider's region changes."""
     old_provider = old.get(provider_urn(before["provider"]))
     new_provider = new.get(provider_urn(after["provider"]))
     if old_provider is None or new_provider is None:
         return []
-    keys = provider_replacement_keys(
-        new_provider["type"], old_provider["inputs"], new_provider["inputs"]
+    keys = resources_replaced_by_provider(
+        after["type"], new_provider["type"], old_provider["inputs"], new_provider["inputs"]
     )
+    if keys == ["region"]:
+        old_region, new_region = (
+            json.dumps(side["inputs"].get("region")) for side in (old_provider, new_provider)
+        )
+        return [f"its provider's region changes ({old_region} -> {new_region}): created there anew"]
     return [f"its provider is replaced ({', '.join(keys)} changed)"] if keys else []
 
 
-def _renamed(before: Mapping[str, Any], after: Mapping[str, Any]) -> ResourceChange:
-    return ResourceChange(
-        action="replace",
-        urn=after["urn"],
-        type=after["type"],
-        name=after["name"],
-        stateful=after["type"] in STATEFUL_TYPES,
-        reasons=(
-            f"renamed from {before['name']} without an alias: the engine creates it under "
-            "the new URN and deletes the old one (an alias to the old URN keeps it)",
-        ),
-        previous_urn=before["urn"],
-        notes=tuple(_notes(before, after, True, [])),
-    )
-
-
-def _whole(action: Action, entry: Mapping[str, Any]) -> ResourceChange:
+def _whole(action: Action, entry: Mapping[str, Any], context: _Context) -> ResourceChange:
+    """A resource only one side has: created, or deleted with whatever it holds."""
     notes = []
-    if action == "delete" and entry["protect"]:
-        notes.append("protected: pulumi up refuses to delete it until it is unprotected")
-    if action == "delete" and entry["retain_on_delete"]:
+    deleted = action == "delete" and not context.between_environments
+    migrated = context.migrated.get(entry["name"]) if deleted else None
+    if deleted and entry["protect"]:
+        notes.append(
+            "protected: pulumi up refuses to delete it; unprotect it first (protect=False) "
+            "if it really is to go"
+        )
+    if deleted and entry["retain_on_delete"]:
         notes.append("retained: Pulumi forgets it but leaves it (and its data) in place")
+    if migrated is not None:
+        notes.append(f"data migrated (stacks/migrations.py): {migrated}")
     return ResourceChange(
         action=action,
         urn=entry["urn"],
         type=entry["type"],
-        name=entry["name"],
+        name=entry.get("aligned_from", entry["name"]),
         stateful=entry["type"] in STATEFUL_TYPES,
         notes=tuple(notes),
+        protected=bool(entry["protect"]),
+        retained=bool(entry["retain_on_delete"]),
+        migrated=migrated,
+        between_environments=context.between_environments,
     )
 
 
@@ -307,6 +427,11 @@ def _notes(
         yield "retained: the old one is left in place, not deleted"
     if not replaced:
         yield from update_notes(after["type"], paths)
+    if not replaced and paths and after["custom"] and not has_replacement_rules(after["type"]):
+        yield (
+            f"Plinth has no replacement rules for {after['type']}: whether its provider "
+            "replaces it for this change is not known (add them to plinth/replacement.py)"
+        )
 
 
 def changed_leaves(
@@ -442,60 +567,6 @@ def align_environment(
     for entry in entries:
         renamed = walk(dict(entry))
         renamed["name"] = rename(entry["name"])
+        renamed["aligned_from"] = entry["name"]  # what a report of `environment` shows
         aligned.append(renamed)
     return aligned
-
-
-def format_diff(diff: PlanDiff, before: str, after: str) -> str:
-    """The readable report: one group per action, stateful replacements called out."""
-    lines = [f"plinth diff: {before} -> {after}"]
-    if not diff.changes:
-        return "\n".join([*lines, "no changes"])
-    for action in ACTIONS:
-        group = diff.of(action)
-        if not group:
-            continue
-        lines += ["", f"{HEADINGS[action]} ({len(group)}):"]
-        for change in group:
-            lines += _describe(change)
-    counts = ", ".join(f"{len(diff.of(a))} {HEADINGS[a]}" for a in ACTIONS)
-    lines += ["", f"{before} -> {after}: {counts}"]
-    for change in diff.stateful_replacements:
-        lines.append(
-            f"STATEFUL REPLACEMENT: {change.name} ({change.type}) would be deleted and "
-            "created empty: its data is lost"
-        )
-    return "\n".join(lines)
-
-
-def _describe(change: ResourceChange) -> list[str]:
-    marker = ""
-    if change.loses_data:
-        marker = "  [STATEFUL: data is lost]"
-    elif change.stateful and change.action == "delete":
-        marker = "  [stateful: its data is deleted]"
-    lines = [f"  {SYMBOLS[change.action]} {change.name}  {change.type}{marker}"]
-    if change.previous_urn is not None:
-        lines.append(f"      was {change.previous_urn}")
-    symbols = {"added": "+", "removed": "-", "changed": "~"}
-    for path in change.paths:
-        suffix = "  (forces replacement)" if path.replaces else ""
-        lines.append(f"      {symbols[path.change]} {path.path}{suffix}")
-    lines += [f"      option {option}" for option in change.options]
-    lines += [f"      replaced: {reason}" for reason in change.reasons]
-    if change.action == "replace":
-        order = "deleted first, then created" if change.delete_first else "created first"
-        lines.append(f"      {order}")
-    lines += [f"      note: {note}" for note in change.notes]
-    return lines
-
-
-def diff_document(diff: PlanDiff, before: str, after: str) -> dict[str, Any]:
-    """The machine-readable report (`--format json`)."""
-    return {
-        "before": before,
-        "after": after,
-        "summary": {HEADINGS[action]: len(diff.of(action)) for action in ACTIONS},
-        "stateful_replacements": [change.urn for change in diff.stateful_replacements],
-        "changes": [{**asdict(change), "loses_data": change.loses_data} for change in diff.changes],
-    }

@@ -13,17 +13,24 @@ module restates what the pinned providers decide, per type, from their source:
   (`provider.go`, `deleteBeforeReplace`). Its provider (`DiffConfig`) is replaced when the
   kubeconfig, context or cluster changes, and then every object it manages is replaced.
 - pulumi-aws 7 (terraform-provider-aws 6 through the bridge): the schema's `ForceNew`
-  attributes, plus `region` on every regional resource (the provider's "Enhanced Region
-  Support" guide: changing it forces replacement).
+  attributes of each type (`AWS_FORCE_NEW`, one entry per type, each naming its source
+  file; an empty entry means nothing but the region forces a new resource), plus
+  `region` on every regional resource (the provider's "Enhanced Region Support" guide:
+  changing it forces replacement). A resource's region is its provider's unless it sets
+  its own, so a provider whose `region` changes replaces every regional resource it
+  manages; IAM is global and stays.
 - azure-native 3 (`provider/pkg/gen`): URL path parameters (resource group, names) and
   properties the REST spec marks create-only (`x-ms-mutability` without `update`) or its
   `forceNewMap` lists, such as a tracked resource's `location`.
 
 Paths are Pulumi property paths: `spec.accessModes[0]`, `metadata.labels["a.b/c"]`, with
 `*` matching any key or index. The AWS table was read from terraform-provider-aws source
-(v5 and v6 revisions; `identifier` of an RDS instance, once force-new, is now renamed in
-place); the authority is the `willReplaceOnChanges` flags of each provider's schema:
-check the tables against it when a provider pin moves.
+(`internal/service/...`, v5 and v6 revisions; `identifier` of an RDS instance, once
+force-new, is now renamed in place); the authority is the provider schema's
+`willReplaceOnChanges` / `ForceNew` flags: check the tables against it when a provider
+pin moves. tests/test_diff_coverage.py fails when a plan holds a type without rules,
+when a force-new field is not an input of the pinned SDK, and when the SDK's idea of
+which types are regional differs from `is_regional`.
 """
 
 from __future__ import annotations
@@ -82,8 +89,9 @@ def contains(pattern: PropertyPath, path: PropertyPath) -> bool:
     return all(want in ("*", have) for want, have in zip(pattern, path, strict=False))
 
 
-# pulumi-kubernetes' force-new properties, by (group, version, kind); `core` is also "".
-# Its rules for bare Pods are left out: Plinth creates none.
+# pulumi-kubernetes 4's force-new properties (provider/pkg/provider/diff.go, the whole
+# `forceNew` table), by (group, version, kind); `core` is also "". Any other kind is
+# replaced only for its name and namespace.
 _SELECTOR = ".spec.selector"
 _PERSISTENT_VOLUME_SOURCES = [
     "awsElasticBlockStore",
@@ -117,6 +125,57 @@ _STATEFUL_SET = (
     ".spec.volumeClaimTemplates",
 )
 _JOB = (".spec.completions", ".spec.parallelism", _SELECTOR, ".spec.template")
+_POD_SPEC = (
+    "affinity",
+    "automountServiceAccountToken",
+    "dnsConfig",
+    "dnsPolicy",
+    "enableServiceLinks",
+    "hostAliases",
+    "hostIPC",
+    "hostNetwork",
+    "hostPID",
+    "hostname",
+    "imagePullSecrets",
+    "nodeName",
+    "nodeSelector",
+    "overhead",
+    "preemptionPolicy",
+    "priority",
+    "priorityClassName",
+    "readinessGates",
+    "restartPolicy",
+    "runtimeClassName",
+    "schedulerName",
+    "securityContext",
+    "serviceAccount",
+    "serviceAccountName",
+    "shareProcessNamespace",
+    "subdomain",
+    "terminationGracePeriodSeconds",
+    "volumes",
+)
+_POD_CONTAINER = (
+    "args",
+    "command",
+    "env",
+    "image",
+    "imagePullPolicy",
+    "lifecycle",
+    "livenessProbe",
+    "ports",
+    "readinessProbe",
+    "resources",
+    "securityContext",
+    "stdin",
+    "stdinOnce",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "tty",
+    "volumeDevices",
+    "volumeMounts",
+    "workingDir",
+)
 _CORE_V1: dict[str, tuple[str, ...]] = {
     "PersistentVolume": tuple(f".spec.{source}" for source in _PERSISTENT_VOLUME_SOURCES),
     "PersistentVolumeClaim": (
@@ -124,6 +183,14 @@ _CORE_V1: dict[str, tuple[str, ...]] = {
         _SELECTOR,
         ".spec.storageClassName",
         ".spec.volumeName",
+    ),
+    "Pod": (
+        *(f".spec.{field}" for field in _POD_SPEC),
+        *(
+            f".spec.{containers}[*].{field}"
+            for containers in ("containers", "initContainers")
+            for field in _POD_CONTAINER
+        ),
     ),
     "ResourceQuota": (".spec.scopes",),
     "Secret": (".type",),
@@ -151,15 +218,99 @@ _KUBERNETES_FORCE_NEW: dict[tuple[str, str, str], tuple[str, ...]] = {
     **{("batch", version, "Job"): _JOB for version in ("v1beta1", "v1", "v2alpha1")},
 }
 
-_AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
-    # internal/service/s3/bucket.go
-    "aws:s3/bucket:Bucket": (
-        "bucket",
-        "bucketPrefix",
-        "objectLockEnabled",
-        "objectLockConfiguration.objectLockEnabled",
+# terraform-provider-aws 6 (what pulumi-aws 7.51.1 bridges): the `ForceNew` attributes of
+# each resource's schema, in Pulumi's names (camelCase; a block of at most one item is an
+# object, `vpcConfig.subnetIds`), read from `internal/service/<dir>/<file>.go`. An empty
+# tuple is a checked answer: nothing but `region` replaces that type. Every type Plinth
+# creates must be here (tests/test_diff_coverage.py).
+AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
+    # autoscaling/group_tag.go: every argument
+    "aws:autoscaling/tag:Tag": ("autoscalingGroupName", "tag"),
+    # logs/group.go
+    "aws:cloudwatch/logGroup:LogGroup": ("logGroupClass", "name", "namePrefix"),
+    # ec2/ec2_eip.go
+    "aws:ec2/eip:Eip": ("address", "domain", "ipamPoolId", "networkBorderGroup", "publicIpv4Pool"),
+    # ec2/vpc_internet_gateway.go: the gateway is attached to and detached from a VPC in place
+    "aws:ec2/internetGateway:InternetGateway": (),
+    # ec2/ec2_launch_template.go: any other change adds a template version
+    "aws:ec2/launchTemplate:LaunchTemplate": ("name", "namePrefix"),
+    # ec2/vpc_nat_gateway.go
+    "aws:ec2/natGateway:NatGateway": (
+        "allocationId",
+        "connectivityType",
+        "privateIp",
+        "secondaryPrivateIpAddressCount",
+        "subnetId",
     ),
-    # internal/service/kms/key.go
+    # ec2/vpc_route_table.go
+    "aws:ec2/routeTable:RouteTable": ("vpcId",),
+    # ec2/vpc_route_table_association.go: a new route table is swapped in place
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("gatewayId", "subnetId"),
+    # ec2/vpc_subnet.go (and ipv6CidrBlock when the subnet assigned IPv6 on creation)
+    "aws:ec2/subnet:Subnet": (
+        "availabilityZone",
+        "availabilityZoneId",
+        "cidrBlock",
+        "ipv4IpamPoolId",
+        "ipv4NetmaskLength",
+        "ipv6IpamPoolId",
+        "ipv6Native",
+        "ipv6NetmaskLength",
+        "outpostArn",
+        "vpcId",
+    ),
+    # ec2/vpc_.go
+    "aws:ec2/vpc:Vpc": ("cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength"),
+    # eks/access_entry.go
+    "aws:eks/accessEntry:AccessEntry": ("clusterName", "principalArn", "type"),
+    # eks/access_policy_association.go: every argument
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (
+        "accessScope",
+        "clusterName",
+        "policyArn",
+        "principalArn",
+    ),
+    # eks/addon.go
+    "aws:eks/addon:Addon": ("addonName", "clusterName"),
+    # eks/cluster.go (vpcConfig's subnets and security groups are updated in place; the
+    # conditional rules are in _eks_cluster_conditional)
+    "aws:eks/cluster:Cluster": (
+        "accessConfig.bootstrapClusterCreatorAdminPermissions",
+        "bootstrapSelfManagedAddons",
+        "kubernetesNetworkConfig.ipFamily",
+        "kubernetesNetworkConfig.serviceIpv4Cidr",
+        "name",
+        "outpostConfig.controlPlaneInstanceType",
+        "outpostConfig.controlPlanePlacement.groupName",
+        "remoteNetworkConfig",
+        "roleArn",
+    ),
+    # eks/node_group.go (a launch template's version is updated in place)
+    "aws:eks/nodeGroup:NodeGroup": (
+        "amiType",
+        "capacityType",
+        "clusterName",
+        "diskSize",
+        "instanceTypes",
+        "launchTemplate.id",
+        "launchTemplate.name",
+        "nodeGroupName",
+        "nodeGroupNamePrefix",
+        "nodeRoleArn",
+        "remoteAccess",
+        "subnetIds",
+    ),
+    # iam/openid_connect_provider.go (client IDs and thumbprints are updated in place)
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url",),
+    # iam/role.go
+    "aws:iam/role:Role": ("name", "namePrefix", "path"),
+    # iam/role_policy.go
+    "aws:iam/rolePolicy:RolePolicy": ("name", "namePrefix", "role"),
+    # iam/role_policy_attachment.go: every argument
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn", "role"),
+    # kms/alias.go (the target key is switched in place)
+    "aws:kms/alias:Alias": ("name", "namePrefix"),
+    # kms/key.go
     "aws:kms/key:Key": (
         "customKeyStoreId",
         "customerMasterKeySpec",
@@ -167,7 +318,32 @@ _AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "multiRegion",
         "xksKeyId",
     ),
-    # internal/service/rds/instance.go; `identifier` is renamed in place.
+    # s3/bucket.go
+    "aws:s3/bucket:Bucket": (
+        "bucket",
+        "bucketPrefix",
+        "objectLockEnabled",
+        "objectLockConfiguration.objectLockEnabled",
+    ),
+    # s3/bucket_lifecycle_configuration.go
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
+        "bucket",
+        "expectedBucketOwner",
+    ),
+    # s3/bucket_ownership_controls.go
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ("bucket",),
+    # s3/bucket_policy.go
+    "aws:s3/bucketPolicy:BucketPolicy": ("bucket",),
+    # s3/bucket_public_access_block.go
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ("bucket",),
+    # s3/bucket_server_side_encryption_configuration.go
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        "bucket",
+        "expectedBucketOwner",
+    ),
+    # s3/bucket_versioning.go
+    "aws:s3/bucketVersioning:BucketVersioning": ("bucket", "expectedBucketOwner"),
+    # rds/instance.go; `identifier` is renamed in place.
     "aws:rds/instance:Instance": (
         "availabilityZone",
         "backupTarget",
@@ -184,7 +360,7 @@ _AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "timezone",
         "username",
     ),
-    # internal/service/rds/cluster.go (storageType and snapshotIdentifier: see below)
+    # rds/cluster.go (storageType and snapshotIdentifier: see below)
     "aws:rds/cluster:Cluster": (
         "availabilityZones",
         "clusterIdentifier",
@@ -202,7 +378,7 @@ _AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "sourceRegion",
         "storageEncrypted",
     ),
-    # internal/service/ec2/ebs_volume.go
+    # ec2/ebs_volume.go
     "aws:ebs/volume:Volume": (
         "availabilityZone",
         "encrypted",
@@ -211,7 +387,7 @@ _AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "outpostArn",
         "snapshotId",
     ),
-    # internal/service/efs/file_system.go
+    # efs/file_system.go
     "aws:efs/fileSystem:FileSystem": (
         "availabilityZoneName",
         "creationToken",
@@ -219,7 +395,7 @@ _AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "kmsKeyId",
         "performanceMode",
     ),
-    # internal/service/dynamodb/table.go
+    # dynamodb/table.go
     "aws:dynamodb/table:Table": (
         "name",
         "hashKey",
@@ -230,8 +406,13 @@ _AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "restoreToLatestTime",
     ),
 }
-_AWS_FORCE_NEW["aws:s3/bucketV2:BucketV2"] = _AWS_FORCE_NEW["aws:s3/bucket:Bucket"]
+AWS_FORCE_NEW["aws:s3/bucketV2:BucketV2"] = AWS_FORCE_NEW["aws:s3/bucket:Bucket"]
 
+# azure-native 3.29.0: URL path parameters of the resource's REST API (resource group and
+# names) and the properties its spec marks create-only or the provider's `forceNewMap`
+# lists (a tracked resource's `location`, a storage account's hierarchical namespace).
+# Plinth creates no Azure resource yet (no AKS target): these are the stateful types of
+# policies/stateful.py, which the policy pack and this diff judge in any plan.
 _AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "azure-native:storage:StorageAccount": (
         "resourceGroupName",
@@ -245,6 +426,14 @@ _AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "azure-native:dbforpostgresql:Server": ("resourceGroupName", "serverName", "location"),
 }
 
+# IAM is global: its resources take no `region` (their pulumi-aws 7 args have none), so a
+# change of the provider's region leaves them alone. Every other AWS type is regional.
+_AWS_GLOBAL_MODULES = ("aws:iam/",)
+
+# The provider resources themselves: which of their inputs, changed, replace what they
+# manage (see provider_replacement_keys and resources_replaced_by_provider).
+_PROVIDER_TYPES = (KUBERNETES_PROVIDER, "pulumi:providers:aws")
+
 
 def _rds_cluster_conditional(_old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """cluster.go: storage type is changed in place only on Aurora engines; removing the
@@ -257,9 +446,41 @@ def _rds_cluster_conditional(_old: Mapping[str, Any], new: Mapping[str, Any]) ->
     return paths
 
 
+def _eks_cluster_conditional(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """eks/cluster.go `CustomizeDiff`: envelope encryption cannot be turned off (removing
+    `encryptionConfig` replaces), and Auto Mode's node role can be added but not changed."""
+    paths = []
+    if old.get("encryptionConfig") and not new.get("encryptionConfig"):
+        paths.append("encryptionConfig")
+    old_role = (old.get("computeConfig") or {}).get("nodeRoleArn")
+    if old_role and old_role != (new.get("computeConfig") or {}).get("nodeRoleArn"):
+        paths.append("computeConfig.nodeRoleArn")
+    return paths
+
+
 _CONDITIONAL: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster_conditional,
     "aws:rds/cluster:Cluster": _rds_cluster_conditional,
 }
+
+
+def has_replacement_rules(type_token: str) -> bool:
+    """Whether this module knows what replaces a resource of `type_token`.
+
+    Kubernetes: always, since pulumi-kubernetes' table was transcribed whole and any other
+    kind is replaced only for its name and namespace. AWS and Azure:
+    only the types in the tables (an empty entry counts: it was checked). Providers: the
+    ones whose configuration changes are modelled."""
+    if type_token.startswith("kubernetes:"):
+        return True
+    if type_token.startswith("pulumi:providers:"):
+        return type_token in _PROVIDER_TYPES
+    return type_token in AWS_FORCE_NEW or type_token in _AZURE_FORCE_NEW
+
+
+def is_regional(type_token: str) -> bool:
+    """Whether an AWS resource lives in one region (and moves, replaced, with it)."""
+    return type_token.startswith("aws:") and not type_token.startswith(_AWS_GLOBAL_MODULES)
 
 
 def forced_replacement_paths(
@@ -272,7 +493,9 @@ def forced_replacement_paths(
     if type_token.startswith("kubernetes:"):
         paths = _kubernetes_force_new(type_token, new_inputs, provider_inputs or {})
     elif type_token.startswith("aws:"):
-        paths = [*_AWS_FORCE_NEW.get(type_token, ()), "region"]
+        paths = [*AWS_FORCE_NEW.get(type_token, ())]
+        if is_regional(type_token):
+            paths.append("region")
     else:
         paths = list(_AZURE_FORCE_NEW.get(type_token, ()))
     if type_token in _CONDITIONAL:
@@ -335,6 +558,26 @@ def provider_replacement_keys(
         return [identifier] if identifier in changed else []
     keys = ("renderYamlToDirectory", "kubeconfig", "context", "cluster")
     return [key for key in changed if key in keys]
+
+
+def resources_replaced_by_provider(
+    type_token: str,
+    provider_type: str,
+    old_provider_inputs: Mapping[str, Any],
+    new_provider_inputs: Mapping[str, Any],
+) -> list[str]:
+    """The provider config keys whose change replaces a resource of `type_token` that this
+    provider manages (empty: the change leaves it alone).
+
+    Kubernetes: the provider is replaced (`provider_replacement_keys`) and with it every
+    object. AWS: the provider's `region` is every regional resource's region (pulumi-aws 7
+    fills each resource's `region` from it, and `region` forces a new resource), so a new
+    region replaces every regional resource, buckets and keys included; IAM stays.
+    """
+    if provider_type == "pulumi:providers:aws":
+        moved = old_provider_inputs.get("region") != new_provider_inputs.get("region")
+        return ["region"] if moved and is_regional(type_token) else []
+    return provider_replacement_keys(provider_type, old_provider_inputs, new_provider_inputs)
 
 
 def deletes_before_creating(

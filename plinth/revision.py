@@ -1,11 +1,20 @@
-"""Plans synthesized in a subprocess: another git revision's, or a second environment's.
+"""Plans synthesized in a subprocess, by another git revision's own code.
 
 For `plinth diff ENV --rev REV` the revision's files are exported with `git archive`
 (read-only: the repository, its index and its worktrees are left alone) into a temporary
 directory, and that revision's own code synthesizes them in a subprocess, so that a change
-to components or stacks shows up as well as a change to the environment file. A second
-environment of the work tree also runs in a subprocess: one program run per process keeps
-the mock engine's per-run state (event loops, imported modules) from leaking between runs.
+to components or stacks shows up as well as a change to the environment file.
+
+The subprocess runs that code and no other. Plinth is installed in editable mode, whose
+import hook serves `plinth`, `stacks`, `components`, `addons` and `policies` modules from
+the current checkout: any module the old revision lacks would come from there, mixing two
+revisions (and failing with an ImportError when the two disagree). So the interpreter
+starts isolated (`python -I`: no PYTHONPATH, no user site, no current directory on the
+path), a bootstrap drops the editable install's finders, looks the project's top-level
+packages up in the export only (a module the export lacks is missing, not borrowed),
+checks that `plinth` now comes from the export, and only then runs its `plinth.cli`.
+Third-party packages (pulumi, the providers) are this environment's: the revision's own
+pins are not installed.
 """
 
 from __future__ import annotations
@@ -39,6 +48,13 @@ def plan_at_revision(root: Path, environment: str, revision: str) -> list[dict[s
         "--quiet",
         f"{revision}^{{commit}}",
         error=f"unknown git revision {revision!r}: give a commit, branch or tag (see git log)",
+    )
+    _git(
+        root,
+        "cat-file",
+        "-e",
+        f"{commit}:{prefix}plinth/cli.py",
+        error=f"{revision} has no plinth/cli.py (it predates plinth synth): pick a later revision",
     )
     environment_file = f"environments/Pulumi.{environment}.yaml"
     _git(
@@ -95,13 +111,46 @@ def synthesize_in_subprocess(tree: Path, environment: str, label: str) -> list[d
         return _synthesize(tree, environment, label, Path(scratch) / "out")
 
 
+# Runs first in the subprocess (`python -I -c`), before anything of the project is
+# imported; argv: the exported tree, then `plinth` arguments. The project's top-level
+# packages are looked up in the tree and nowhere else (an installed copy, editable or
+# not, is never used); their submodules then follow the tree's package paths.
+_ISOLATED_BOOTSTRAP = """
+import importlib.machinery, os, runpy, sys
+tree = sys.argv[1]
+project = {"addons", "components", "plinth", "policies", "stacks"}
+
+class TreeOnly:
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name not in project:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, [tree])
+        if spec is None:
+            raise ModuleNotFoundError(name + " is not part of this revision", name=name)
+        return spec
+
+editable = lambda hook: getattr(hook, "__module__", "").startswith("__editable__")
+sys.meta_path[:] = [TreeOnly] + [f for f in sys.meta_path if not editable(f)]
+sys.path_hooks[:] = [hook for hook in sys.path_hooks if not editable(hook)]
+sys.path[:] = [tree] + [entry for entry in sys.path if not entry.startswith("__editable__")]
+sys.path_importer_cache.clear()
+import plinth
+if os.path.dirname(os.path.dirname(os.path.abspath(plinth.__file__))) != tree:
+    sys.exit("plinth was imported from " + plinth.__file__ + ", not from " + tree)
+sys.argv = ["plinth", *sys.argv[2:]]
+runpy.run_module("plinth.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def isolated_command(tree: Path, *plinth_args: str) -> list[str]:
+    """The command that runs `plinth PLINTH_ARGS` with the code in `tree` and no other."""
+    return [sys.executable, "-I", "-c", _ISOLATED_BOOTSTRAP, str(tree.resolve()), *plinth_args]
+
+
 def _synthesize(tree: Path, environment: str, label: str, out_dir: Path) -> list[dict[str, Any]]:
-    child_env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")])),
-        "PLINTH_PROJECT_DIR": str(tree),
-    }
-    command = [sys.executable, "-m", "plinth.cli", "synth", environment, "--out", str(out_dir)]
+    child_env = {**os.environ, "PLINTH_PROJECT_DIR": str(tree.resolve())}
+    command = isolated_command(tree, "synth", environment, "--out", str(out_dir))
     result = subprocess.run(  # noqa: S603 (this interpreter, fixed arguments)
         command,
         cwd=tree,

@@ -9,7 +9,8 @@ To rename a component, change its name where it is built and record the old name
 `"<new name>": ("<old name>",)`. The component then carries an alias to each old name,
 its children inherit the alias, and Pulumi moves every resource to its new name in place.
 `plinth diff ENV --rev main` shows the result before anything runs: it exits 3 when a
-stateful resource would still be replaced.
+stateful resource would still be replaced or deleted, unless DATA_MIGRATED below records
+that its data was moved (or may go).
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from __future__ import annotations
 import pulumi
 
 RENAMED: dict[str, tuple[str, ...]] = {}
+
+# Stateful resources whose data has been moved elsewhere or may go, by resource name (the
+# name before the change), with where it went or why: `"prod-jobs-volume-scratch": "moved
+# to prod-storage-datasets, TICKET-123"`. `plinth diff` then reports their deletion or
+# replacement without exit code 3. Remove an entry once the change is deployed.
+DATA_MIGRATED: dict[str, str] = {}
 
 
 def component_options(name: str, **options: object) -> pulumi.ResourceOptions:

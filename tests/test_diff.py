@@ -15,15 +15,8 @@ import pytest
 import yaml
 
 from plinth.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STATEFUL_REPLACEMENT
-from plinth.diff import (
-    PlanDiff,
-    ResourceChange,
-    align_environment,
-    diff_document,
-    diff_plans,
-    format_diff,
-    make_urn,
-)
+from plinth.diff import PlanDiff, ResourceChange, align_environment, diff_plans, make_urn
+from plinth.diff_report import diff_document, format_diff
 from plinth.environments import load_environment
 from plinth.replacement import format_path, parse_path
 from policies.stateful import STATEFUL_TYPES
@@ -106,14 +99,16 @@ def test_identical_plans_have_no_changes() -> None:
 
 
 def test_added_and_removed_resources() -> None:
-    old, new = entry("dev-a"), entry("dev-b", inputs=claim_inputs(storageClassName="fast"))
+    old, new = entry("dev-a"), entry("dev-b", SERVICE, {"spec": {"type": "ClusterIP"}})
     diff = diff_plans([old], [new])
     assert [(c.action, c.urn) for c in diff.changes] == [
         ("create", new["urn"]),
         ("delete", old["urn"]),
     ]
-    assert diff.of("delete")[0].stateful
-    assert diff.stateful_replacements == ()  # a deletion is reported, not a replacement
+    deleted = diff.of("delete")[0]
+    assert deleted.stateful
+    assert diff.stateful_replacements == ()  # a deletion is not a replacement...
+    assert diff.data_losses == (deleted,)  # ...but it deletes the claim's data
 
 
 def test_expanding_a_claim_is_an_update_in_place() -> None:
@@ -245,9 +240,9 @@ def test_a_replaced_provider_replaces_what_it_manages() -> None:
     assert claim.action == "replace"
     assert "provider is replaced" in claim.reasons[0]
     assert claim.loses_data
-    assert all(
-        c.type == PROVIDER for c in diff_plans(before, after, follow_providers=False).changes
-    )
+    between = diff_plans(before, after, between_environments=True)
+    assert all(c.type == PROVIDER for c in between.changes)
+    assert between.data_losses == ()
 
 
 def test_an_unchanged_cluster_identifier_keeps_the_provider() -> None:
@@ -409,9 +404,10 @@ def test_reports_call_out_stateful_replacements() -> None:
     diff = diff_plans([entry()], [entry(inputs=claim_inputs(storageClassName="x"))])
     text = format_diff(diff, "dev@main", "dev")
     assert "STATEFUL REPLACEMENT" in text
-    assert "spec.storageClassName  (forces replacement)" in text
+    assert '~ spec.storageClassName: "standard" -> "x"  (forces replacement)' in text
     document = diff_document(diff, "dev@main", "dev")
     assert document["stateful_replacements"] == [entry()["urn"]]
+    assert document["data_loss"] == [entry()["urn"]]
     assert document["summary"] == {"added": 0, "removed": 0, "changed": 0, "replaced": 1}
     assert document["changes"][0]["loses_data"] is True
     assert "no changes" in format_diff(PlanDiff(), "a", "b")
@@ -460,16 +456,23 @@ def test_two_environments_compare_resource_by_resource() -> None:
     assert {p["path"] for p in namespace["paths"]} >= {'metadata.labels["plinth.io/environment"]'}
     local, onprem = (load_environment(ROOT, name).platform for name in ("local", "onprem"))
     volume = next(c for c in changes.values() if c["type"] == PVC)
-    storage_classes = {
+    storage_classes = [
         platform.jobs.volumes["datasets"].storage_class or existing(platform).default_storage_class
         for platform in (local, onprem)
-    }
-    if len(storage_classes) == 2:
-        assert {"path": "spec.storageClassName", "change": "changed", "replaces": True} in volume[
-            "paths"
-        ]
-    expected = EXIT_STATEFUL_REPLACEMENT if document["stateful_replacements"] else 0
-    assert result.returncode == expected, result.stderr
+    ]
+    if storage_classes[0] != storage_classes[1]:
+        assert {
+            "path": "spec.storageClassName",
+            "change": "changed",
+            "replaces": True,
+            "before": storage_classes[0],
+            "after": storage_classes[1],
+        } in volume["paths"]
+    # Two environments are two deployments: nothing is replaced, nothing is lost.
+    assert document["comparison"] == "environments"
+    assert {c["action"] for c in changes.values()} <= {"create", "delete", "update"}
+    assert document["data_loss"] == []
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(
@@ -545,9 +548,13 @@ def test_rev_flags_a_storage_class_change_as_a_stateful_replacement(repo: Path) 
     change = claim_change(result)
     assert change["action"] == "replace"
     assert change["loses_data"] is True
-    assert {"path": "spec.storageClassName", "change": "changed", "replaces": True} in change[
-        "paths"
-    ]
+    assert {
+        "path": "spec.storageClassName",
+        "change": "changed",
+        "replaces": True,
+        "before": existing(load_environment(ROOT, "local").platform).default_storage_class,
+        "after": "fast-ssd",
+    } in change["paths"]
     assert json.loads(result.stdout)["stateful_replacements"] == [change["urn"]]
 
 
@@ -558,7 +565,13 @@ def test_rev_expands_a_volume_in_place(repo: Path) -> None:
     change = claim_change(result)
     assert change["action"] == "update"
     assert change["paths"] == [
-        {"path": "spec.resources.requests.storage", "change": "changed", "replaces": False}
+        {
+            "path": "spec.resources.requests.storage",
+            "change": "changed",
+            "replaces": False,
+            "before": "5Gi",
+            "after": "50Gi",
+        }
     ]
 
 

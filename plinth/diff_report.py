@@ -1,0 +1,172 @@
+"""The reports of `plinth diff`: text for people, JSON for scripts.
+
+The text shows the old and the new value of every changed input, as `pulumi preview
+--diff` and `terraform plan` do (`~ spec.replicas: 2 -> 3`). Values are printed as JSON,
+so strings are quoted and escaped; anything else a terminal would interpret (control
+characters, ANSI escapes, bidirectional marks, line separators) is escaped too, in every
+line, because resource names and values come from configuration. A long value is cut to
+a window around where the two values start to differ, with its full length. Secrets are
+never in a plan in clear (`[secret]`), and plinth/diff.py hides both sides of a value that
+either side marks secret. The JSON report carries the full values (escaped by JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from plinth.diff import ACTIONS, Action, PathChange, PlanDiff, ResourceChange
+
+MAX_VALUE_CHARS = 72
+# Characters of a long value shown before the first difference, so the reader sees where
+# in the value the change is.
+LEAD_CHARS = 24
+SYMBOLS = {"create": "+", "delete": "-", "update": "~", "replace": "±"}
+PATH_SYMBOLS = {"added": "+", "removed": "-", "changed": "~"}
+HEADINGS: dict[Action, str] = {
+    "create": "added",
+    "delete": "removed",
+    "update": "changed",
+    "replace": "replaced",
+}
+
+
+def format_diff(diff: PlanDiff, before: str, after: str) -> str:
+    """The readable report: one group per action, data losses called out at the end."""
+    lines = _title(diff, before, after)
+    if not diff.changes:
+        return "\n".join(printable(line) for line in [*lines, "no changes"])
+    headings = _headings(diff, before, after)
+    for action in ACTIONS:
+        group = diff.of(action)
+        if group:
+            lines += ["", f"{headings[action]} ({len(group)}):"]
+            for change in group:
+                lines += _describe(change, diff.between_environments)
+    separator = " vs " if diff.between_environments else " -> "
+    counts = ", ".join(f"{len(diff.of(a))} {headings[a]}" for a in ACTIONS if a in headings)
+    lines += ["", f"{before}{separator}{after}: {counts}"]
+    lines += [_loss_line(change) for change in diff.data_losses]
+    return "\n".join(printable(line) for line in lines)
+
+
+def _title(diff: PlanDiff, before: str, after: str) -> list[str]:
+    if not diff.between_environments:
+        return [f"plinth diff: {before} -> {after}"]
+    return [
+        f"plinth diff: environment {before} vs environment {after}",
+        "two environments are two deployments: this lists how they differ; nothing is "
+        "replaced or deleted by it ('cannot change in place' marks fields whose change "
+        "within one environment would replace the resource)",
+    ]
+
+
+def _headings(diff: PlanDiff, before: str, after: str) -> dict[Action, str]:
+    if not diff.between_environments:
+        return dict(HEADINGS)
+    return {"create": f"only in {after}", "delete": f"only in {before}", "update": "different"}
+
+
+def _loss_line(change: ResourceChange) -> str:
+    if change.action == "replace":
+        return (
+            f"STATEFUL REPLACEMENT: {change.name} ({change.type}) would be deleted and "
+            "created empty: its data is lost"
+        )
+    return (
+        f"STATEFUL DELETION: {change.name} ({change.type}) would be deleted with its data "
+        "(keep it, or record where the data went in stacks/migrations.py DATA_MIGRATED)"
+    )
+
+
+def _marker(change: ResourceChange) -> str:
+    if change.between_environments or not change.stateful:
+        return ""
+    if change.loses_data:
+        return "  [STATEFUL: data is lost]"
+    if change.migrated is not None:
+        return "  [stateful: data migrated]"
+    if change.action == "delete" and change.protected:
+        return "  [stateful, protected: pulumi up refuses to delete it]"
+    if change.action == "delete" and change.retained:
+        return "  [stateful, retained: its data stays]"
+    return ""
+
+
+def _describe(change: ResourceChange, between_environments: bool) -> list[str]:
+    lines = [f"  {SYMBOLS[change.action]} {change.name}  {change.type}{_marker(change)}"]
+    if change.previous_urn is not None:
+        lines.append(f"      was {change.previous_urn}")
+    forcing = "  (cannot change in place)" if between_environments else "  (forces replacement)"
+    for path in change.paths:
+        suffix = forcing if path.replaces else ""
+        lines.append(f"      {PATH_SYMBOLS[path.change]} {path.path}: {_values(path)}{suffix}")
+    lines += [f"      option {option}" for option in change.options]
+    lines += [f"      replaced: {reason}" for reason in change.reasons]
+    if change.action == "replace":
+        order = "deleted first, then created" if change.delete_first else "created first"
+        lines.append(f"      {order}")
+    lines += [f"      note: {note}" for note in change.notes]
+    return lines
+
+
+def _values(path: PathChange) -> str:
+    """`old -> new`, or the one value of an added or removed path."""
+    old, new = render_value(path.before), render_value(path.after)
+    if path.change == "added":
+        return _window(new, 0)
+    if path.change == "removed":
+        return _window(old, 0)
+    start = _window_start(old, new)
+    return f"{_window(old, start)} -> {_window(new, start)}"
+
+
+def render_value(value: Any) -> str:
+    """A value as compact JSON (strings quoted and escaped), safe for a terminal."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+    return printable(text)
+
+
+def _window_start(old: str, new: str) -> int:
+    """Where a window over both values starts: shortly before their first difference."""
+    common = next(
+        (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+        min(len(old), len(new)),
+    )
+    return max(0, common - LEAD_CHARS)
+
+
+def _window(text: str, start: int) -> str:
+    if len(text) <= MAX_VALUE_CHARS:
+        return text
+    start = min(start, len(text) - MAX_VALUE_CHARS)
+    head = "..." if start > 0 else ""
+    tail = "..." if start + MAX_VALUE_CHARS < len(text) else ""
+    return f"{head}{text[start : start + MAX_VALUE_CHARS]}{tail} ({len(text)} chars)"
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on (controls, escapes, format
+    and separator characters) written as a `\\uXXXX` escape."""
+    return "".join(
+        char
+        if char.isprintable()
+        else f"\\u{ord(char):04x}"
+        if ord(char) <= 0xFFFF
+        else f"\\U{ord(char):08x}"
+        for char in text
+    )
+
+
+def diff_document(diff: PlanDiff, before: str, after: str) -> dict[str, Any]:
+    """The machine-readable report (`--format json`): every change with full values."""
+    return {
+        "before": before,
+        "after": after,
+        "comparison": "environments" if diff.between_environments else "revisions",
+        "summary": {HEADINGS[action]: len(diff.of(action)) for action in ACTIONS},
+        "data_loss": [change.urn for change in diff.data_losses],
+        "stateful_replacements": [change.urn for change in diff.stateful_replacements],
+        "changes": [{**asdict(change), "loses_data": change.loses_data} for change in diff.changes],
+    }
