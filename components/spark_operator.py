@@ -192,6 +192,8 @@ def chart_values(args: SparkOperatorArgs, cluster: Cluster, jobs_namespace: str)
     """The chart values Plinth renders from the typed options, with `values_override` on top."""
     restricted = {"securityContext": RESTRICTED_CONTAINER}
     rendered: dict[str, Any] = {
+        # Object names that do not depend on the release (spark-operator-controller, ...).
+        "fullnameOverride": "spark-operator",
         "commonLabels": dict(sorted(cluster.labels.items())),
         "controller": {
             "replicas": args.controller_replicas,

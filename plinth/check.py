@@ -11,9 +11,9 @@ this module relies on, and pyproject.toml pins the version.
 
 What differs from the CLI, by construction: the CLI analyzes provider-checked inputs for
 resource rules and last outputs for stack rules; offline both are the program's inputs.
-Charts (`helm.sh/v4:Chart`) do not expand offline, so the objects a chart renders are
-checked only by `pulumi preview`; their inputs (chart, version, repository, values) are
-checked here.
+The objects charts and CRD files deploy are rendered by `plinth synth`
+(plinth/rendering.py) and checked like every other resource; where they cannot be
+rendered, the review is refused rather than given on part of the plan.
 """
 
 from __future__ import annotations
