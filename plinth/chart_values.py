@@ -2,10 +2,13 @@
 
 Helm ignores a key no template reads: a misspelt `values_override` key would deploy the
 chart's default silently. A key is known when the chart's values.yaml has it or its
-values.schema.json allows it (JSON Schema allows a key it does not list unless
-`additionalProperties: false`). Below a key whose default is `{}` or null anything goes;
-lists are not descended; a subchart's keys (Chart.yaml dependencies, by name or alias) and
-`global` are open, since their defaults live in the subchart.
+values.schema.json declares it (in `properties`, a matching `patternProperties`, or an
+`additionalProperties` schema; a map whose schema lists no keys is free-form). A key a
+schema leaves undeclared is unknown even where JSON Schema would allow it: several charts
+ship schemas without `additionalProperties: false`, and a misspelt key must not pass.
+Below a key whose default is `{}` or null anything goes; lists are not descended; a
+subchart's keys (Chart.yaml dependencies, by name or alias) and `global` are open, since
+their defaults live in the subchart.
 """
 
 from __future__ import annotations
@@ -80,8 +83,11 @@ def _schema_child(node: Known, key: str, document: Mapping[str, Any]) -> Known:
             return _resolve(sub, document)
     if isinstance(extra, Mapping):
         return _resolve(extra, document)
-    # JSON Schema allows any other key unless additionalProperties is false.
-    return None if extra is False else "any"
+    if extra is True or (extra is None and not properties and not patterns):
+        return "any"  # a free-form map
+    # A key a schema that lists its keys does not declare is unknown, even where JSON
+    # Schema would allow it (no `additionalProperties: false`): a misspelt key must fail.
+    return None
 
 
 def _unknown_paths(

@@ -195,7 +195,7 @@ SCHEMA = {
         pytest.param({"service": {"prot": {}}}, ["service.prot"], id="additional-false"),
         pytest.param({"service": {"labels": {"a": "b"}}}, [], id="free-form"),
         pytest.param({"env": {"A": "1"}}, [], id="additional-schema"),
-        pytest.param({"extra": {"x-a": "1", "y": "2"}}, [], id="pattern-or-open"),
+        pytest.param({"extra": {"x-a": "1", "y": "2"}}, ["extra.y"], id="pattern-or-undeclared"),
         pytest.param({"sevrice": {}}, ["sevrice"], id="root-additional-false"),
     ],
 )
