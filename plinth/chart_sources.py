@@ -82,6 +82,15 @@ def resolve_source(project_root: Path) -> ChartSource:
     return ChartSource(kind, directory)
 
 
+def chart_source_environment(project_root: Path) -> dict[str, str]:
+    """Environment variables that make a Plinth run in another directory (a revision
+    exported for `plinth diff --rev`) take its charts from where this project does."""
+    source = resolve_source(project_root)
+    if source.kind == "upstream" and not os.environ.get(SETTING):
+        return {"PLINTH_UPSTREAM_DIR": str(source.directory)}
+    return {}
+
+
 def locate_chart(source: ChartSource, request: ChartRequest) -> Path:
     """A chart directory or archive of exactly `request`'s version, ready to render."""
     if source.kind == "upstream":

@@ -27,6 +27,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from plinth.chart_sources import chart_source_environment
+from plinth.environments import project_root
 from plinth.plan import read_plan
 from stacks.config import ConfigError
 
@@ -149,7 +151,14 @@ def isolated_command(tree: Path, *plinth_args: str) -> list[str]:
 
 
 def _synthesize(tree: Path, environment: str, label: str, out_dir: Path) -> list[dict[str, Any]]:
-    child_env = {**os.environ, "PLINTH_PROJECT_DIR": str(tree.resolve())}
+    # The export lives in a scratch folder, away from the checkout's `../shared/upstream`:
+    # it renders its charts from the same source as the working tree, never the network
+    # unless PLINTH_CHARTS says so.
+    child_env = {
+        **os.environ,
+        **chart_source_environment(project_root()),
+        "PLINTH_PROJECT_DIR": str(tree.resolve()),
+    }
     command = isolated_command(tree, "synth", environment, "--out", str(out_dir))
     result = subprocess.run(  # noqa: S603 (this interpreter, fixed arguments)
         command,

@@ -25,6 +25,7 @@ from plinth import helm
 from plinth.chart_sources import (
     ChartRequest,
     ChartSource,
+    chart_source_environment,
     locate_chart,
     locate_file,
     resolve_source,
@@ -243,6 +244,21 @@ def test_unset_means_the_upstream_folder_when_there_is_one_else_the_repository(
     assert resolve_source(ROOT) == ChartSource("upstream", UPSTREAM)
     monkeypatch.setenv("PLINTH_UPSTREAM_DIR", str(tmp_path))  # no MANIFEST.yaml there
     assert resolve_source(ROOT) == ChartSource("repository", (tmp_path / "cache").resolve())
+
+
+def test_a_run_elsewhere_is_pointed_at_the_same_upstream_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `plinth diff --rev` synthesizes an export in a scratch folder, away from the
+    # checkout's ../shared/upstream: it must not fall back to downloading.
+    monkeypatch.delenv("PLINTH_CHARTS", raising=False)
+    monkeypatch.setenv("PLINTH_UPSTREAM_DIR", str(UPSTREAM))
+    assert chart_source_environment(ROOT) == {"PLINTH_UPSTREAM_DIR": str(UPSTREAM)}
+    monkeypatch.setenv("PLINTH_CHARTS", "repository")  # passed through as it is
+    assert chart_source_environment(ROOT) == {}
+    monkeypatch.delenv("PLINTH_CHARTS")
+    monkeypatch.setenv("PLINTH_UPSTREAM_DIR", str(tmp_path))  # no upstream data: repository
+    assert chart_source_environment(ROOT) == {}
 
 
 def test_a_directory_with_a_manifest_is_an_upstream_folder(monkeypatch: pytest.MonkeyPatch) -> None:
