@@ -12,7 +12,9 @@ compares a program with its last deployment:
 3. for matched resources, the inputs are compared leaf by leaf (paths ignored by
    `ignore_changes` dropped); a change replaces when the provider forces it
    (plinth/replacement.py), when it falls under `replace_on_changes`, or when the
-   resource's provider configuration changes under it (a new cluster, a new region).
+   resource's provider configuration changes under it (a new cluster, a new region);
+4. a replacement carries over to what refers to the replaced resource at a force-new
+   input (its id, name or ARN is new: a new VPC means new subnets, new node groups).
 
 A resource of a type in `STATEFUL_TYPES` that is replaced or deleted loses its data,
 unless it is deleted while protected (`pulumi up` refuses) or retained, or its loss is
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
@@ -173,6 +175,8 @@ def diff_plans(
     changes += [_whole("delete", context.old[urn], context) for urn in sorted(gone)]
     arrived = set(context.new) - set(matched) - set(renamed)
     changes += [_whole("create", context.new[urn], context) for urn in sorted(arrived)]
+    if not between_environments:
+        changes = _cascade(changes, context, {**matched, **renamed})
     changes.sort(key=lambda change: (ACTIONS.index(change.action), change.urn))
     return PlanDiff(tuple(changes), between_environments)
 
@@ -221,6 +225,77 @@ def _renames(
         if new_urn not in renamed and old_urn not in renamed.values():
             renamed[new_urn] = old_urn
     return renamed
+
+
+def _cascade(
+    changes: Sequence[ResourceChange], context: _Context, sources: Mapping[str, str]
+) -> list[ResourceChange]:
+    """`changes` with the replacements that follow from others. A resource holding the
+    identity (id, physical name, ARN) of a replaced resource gets a new value there: the
+    engine sees that input unknown at preview and, at a force-new input, replaces the
+    holder too, and so on down the chain (VPC -> subnet -> node group). At an input
+    updated in place it is a note. `sources`: new URN -> old URN of every resource on both
+    sides."""
+    by_urn = {change.urn: change for change in changes}
+    dependents: dict[str, list[str]] = {}
+    for urn in sorted(sources):
+        for dependency in context.new[urn]["dependencies"]:
+            dependents.setdefault(dependency, []).append(urn)
+    queue = sorted(urn for urn, change in by_urn.items() if change.action == "replace")
+    while queue:
+        replaced = context.new[queue.pop(0)]
+        if replaced["type"].startswith(("kubernetes:", "pulumi:providers:")):
+            # Objects are referred to by their Kubernetes name, which a replacement keeps;
+            # what a replaced provider manages is in _provider_reasons already.
+            continue
+        for urn in dependents.get(replaced["urn"], []):
+            change, after = by_urn.get(urn), context.new[urn]
+            if (change is not None and change.action == "replace") or not after["custom"]:
+                continue
+            before = context.old[sources[urn]]
+            referring = [
+                path
+                for path, value in _leaf_values(after["inputs"])
+                if _identifies(value, replaced["name"])
+            ]
+            if not referring:
+                continue
+            base = change or ResourceChange(
+                "update",
+                urn,
+                after["type"],
+                after["name"],
+                after["type"] in STATEFUL_TYPES,
+                protected=bool(before["protect"]),
+                retained=bool(before["retain_on_delete"]),
+            )
+            forced = _forced(before, after, context.new)
+            forcing = [p for p in referring if replaces(p, forced, after["replace_on_changes"])]
+            what = f"{replaced['name']} is replaced, which changes "
+            if not forcing:
+                note = what + ", ".join(map(format_path, referring)) + " (in place)"
+                by_urn[urn] = replace(base, notes=(*base.notes, note))
+                continue
+            by_urn[urn] = replace(
+                base,
+                action="replace",
+                reasons=(*base.reasons, what + ", ".join(map(format_path, forcing))),
+                delete_first=_deletes_first(before, after),
+                notes=tuple(_notes(before, after, True, [])),
+                migrated=context.migrated.get(before["name"]),
+            )
+            queue.append(urn)
+    return list(by_urn.values())
+
+
+def _identifies(value: Any, name: str) -> bool:
+    """Whether an input value is the identity of the resource named `name` as the mock
+    engine makes it: its id (`<name>-id`), its physical name, or an ARN ending in it."""
+    if not isinstance(value, str):
+        return False
+    if value in (name, f"{name}-id"):
+        return True
+    return value.startswith("arn:") and value.endswith((f"/{name}", f":{name}"))
 
 
 def _leaf_values(value: Any) -> Iterator[tuple[PropertyPath, Any]]:

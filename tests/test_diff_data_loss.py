@@ -176,6 +176,63 @@ def test_the_same_region_keeps_everything() -> None:
     assert [c.type for c in diff_plans(before, after + before[1:]).changes] == [AWS_PROVIDER]
 
 
+# --- replacements that carry over to what refers to the replaced resource ---------------
+
+VPC, SUBNET = "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet"
+NODE_GROUP, CLUSTER = "aws:eks/nodeGroup:NodeGroup", "aws:eks/cluster:Cluster"
+
+
+def network_plan(vpc_cidr: str) -> list[dict[str, Any]]:
+    """A VPC, a subnet in it, and a node group and a cluster on that subnet, each input
+    holding the mock engine's id of what it refers to, as the program passes them."""
+    vpc = aws("dev-network", VPC, {"cidrBlock": vpc_cidr})
+    subnet = aws(
+        "dev-net-a",
+        SUBNET,
+        {"vpcId": "dev-network-id", "availabilityZone": "eu-west-1a"},
+        dependencies=[vpc["urn"]],
+    )
+    on_subnet = {"dependencies": [subnet["urn"]]}
+    group = aws("dev-nodes", NODE_GROUP, {"subnetIds": ["dev-net-a-id"]}, **on_subnet)
+    cluster = aws("dev-eks", CLUSTER, {"vpcConfig": {"subnetIds": ["dev-net-a-id"]}}, **on_subnet)
+    return [aws_provider(), vpc, subnet, group, cluster]
+
+
+def test_a_new_vpc_replaces_its_subnets_and_what_runs_on_them() -> None:
+    diff = diff_plans(network_plan("10.10.0.0/16"), network_plan("10.20.0.0/16"))
+    actions = {change.name: change.action for change in diff.changes}
+    assert actions == {
+        "dev-network": "replace",  # its CIDR is force-new
+        "dev-net-a": "replace",  # its vpcId is force-new, and the VPC's id is new
+        "dev-nodes": "replace",  # its subnetIds are force-new, and the subnet's id is new
+        "dev-eks": "update",  # a cluster's subnets are changed in place
+    }
+    (nodes,) = (change for change in diff.changes if change.name == "dev-nodes")
+    assert nodes.reasons == ("dev-net-a is replaced, which changes subnetIds[0]",)
+    (cluster,) = (change for change in diff.changes if change.name == "dev-eks")
+    assert cluster.notes == (
+        "dev-net-a is replaced, which changes vpcConfig.subnetIds[0] (in place)",
+    )
+
+
+def test_a_replaced_kubernetes_object_keeps_what_refers_to_it_by_name() -> None:
+    claim = entry()
+    user_inputs = {"spec": {"selector": {"matchLabels": {"volume": claim["name"]}}}}
+    user = entry(
+        "dev-user", "kubernetes:apps/v1:Deployment", user_inputs, dependencies=[claim["urn"]]
+    )
+    moved = entry(inputs=claim_inputs(storageClassName="fast-ssd"))
+    diff = diff_plans([claim, user], [moved, user])
+    assert [change.name for change in diff.changes] == [claim["name"]]
+
+
+def test_two_environments_carry_nothing_over() -> None:
+    diff = diff_plans(
+        network_plan("10.10.0.0/16"), network_plan("10.20.0.0/16"), between_environments=True
+    )
+    assert [change.name for change in diff.changes] == ["dev-network"]
+
+
 # --- deleting a stateful resource ---------------------------------------------------------
 
 

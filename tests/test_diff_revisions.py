@@ -59,6 +59,19 @@ def test_a_new_region_replaces_the_buckets_and_keys(repo: Path) -> None:
     assert all(c["action"] != "replace" for c in roles)  # IAM is global
 
 
+def test_a_new_vpc_cidr_replaces_the_network_and_the_node_groups_on_it(repo: Path) -> None:
+    edit_config(repo, "dev", "cluster", lambda cluster: cluster.update(vpc_cidr="10.99.0.0/16"))
+    code, document = diff_json(repo, "dev")
+    assert code == 0  # nothing on the network holds data
+    actions: dict[str, set[str]] = {}
+    for change in document["changes"]:
+        actions.setdefault(change["type"], set()).add(change["action"])
+    replaced = {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable"}
+    replaced |= {"aws:ec2/natGateway:NatGateway", "aws:eks/nodeGroup:NodeGroup"}
+    assert all(actions[type_token] == {"replace"} for type_token in replaced), actions
+    assert actions["aws:eks/cluster:Cluster"] == {"update"}
+
+
 def test_removing_a_volume_deletes_its_data_unless_the_migration_is_recorded(repo: Path) -> None:
     edit_config(repo, "local", "jobs", lambda jobs: jobs.update(volumes={}))
     result = run_plinth("diff", "local", "--rev", "HEAD", project=repo)
