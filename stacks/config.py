@@ -395,36 +395,46 @@ def load_platform_config(
     cluster = plinth_values.get("cluster")
     if isinstance(cluster, Mapping) and cluster.get("target") == "eks":
         defaults = deep_merge(defaults, {"cluster": EKS_TIER_DEFAULTS[tier]})
+    prefix = f"{NAMESPACE}:"
+    secret = sorted(k.removeprefix(prefix) for k in secret_keys if k.startswith(prefix))
+    _refuse_unkeepable_secrets(secret, source)
     layered = deep_merge(defaults, plinth_values)
     try:
         config = PlatformConfig.model_validate(layered)
     except ValidationError as error:
         raise ConfigError(_one_line(error, source)) from None
-    prefix = f"{NAMESPACE}:"
-    secret = sorted(k.removeprefix(prefix) for k in secret_keys if k.startswith(prefix))
-    return _keep_secrets(config, secret, source)
+    return _keep_secrets(config, secret)
 
 
+# How the offline loader (plinth/environments.py) shows a `secure:` value it cannot decrypt.
+SECRET_PLACEHOLDER_START = "[secret:"  # noqa: S105 (a marker, not a secret)
 # Keys that reach no resource (they configure the policy pack): secret or not, nothing leaks.
 REACH_NO_RESOURCE = ("policy",)
 
 
-def _keep_secrets(config: PlatformConfig, secret: Sequence[str], source: str) -> PlatformConfig:
-    """`config` with each secret key's model marked, so components keep it secret; a
-    secret key with nothing that can stay secret is refused rather than leaked."""
-    marked: dict[str, FrozenModel] = {}
+def _refuse_unkeepable_secrets(secret: Sequence[str], source: str) -> None:
+    """A secret key with nothing that can stay secret is refused rather than leaked."""
     for key in secret:
-        section = getattr(config, key, None)
-        if key in REACH_NO_RESOURCE or section is None:
+        field = PlatformConfig.model_fields.get(key)
+        if key in REACH_NO_RESOURCE or field is None:
             continue
-        if not isinstance(section, FrozenModel) or not secret_capable_fields(type(section)):
+        if not any(secret_capable_fields(model) for model in _models_in(field.annotation)):
             raise ConfigError(
                 f"{source}: plinth:{key} is set with --secret, but it holds names, labels, "
                 "sizes and choices that the resources show to anyone who can read them, so "
                 f"it cannot stay secret: set it without --secret (secrets go in "
                 f"{', '.join(secret_capable_settings())})"
             )
-        marked[key] = section.marked_secret()
+
+
+def _keep_secrets(config: PlatformConfig, secret: Sequence[str]) -> PlatformConfig:
+    """`config` with each secret key's model marked, so components keep it secret."""
+    marked = {
+        key: section.marked_secret()
+        for key in secret
+        if isinstance(section := getattr(config, key, None), FrozenModel)
+        and key not in REACH_NO_RESOURCE
+    }
     return config.model_copy(update=marked) if marked else config
 
 
@@ -468,6 +478,11 @@ def plain_problem(error: ErrorDetails) -> str:
     if kind in ("value_error", "assertion_error"):
         # Plinth's own rules: their message names the fields and values involved.
         return str(ctx.get("error", error["msg"]))
+    if isinstance(received, str) and received.startswith(SECRET_PLACEHOLDER_START):
+        return (
+            "is set with --secret, but it decides what is built and cannot stay secret (nor "
+            "be decrypted offline): set it without --secret"
+        )
     if kind == "missing":
         return "missing: add this key to the stack file (see docs/configuration.md)"
     if kind == "extra_forbidden":

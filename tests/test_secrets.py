@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from plinth.chart_sources import resolve_source
+from plinth.cli import EXIT_BAD_INPUT
 from plinth.engine import SECRET_MARK, record
 from plinth.environments import load_environment
 from plinth.plan import plan_document, write_plan
@@ -23,7 +24,8 @@ from stacks.config import (
     secret_capable_settings,
 )
 from stacks.credentials import plain_credentials
-from tests.conftest import ENVIRONMENTS, ROOT
+from tests.conftest import ENVIRONMENTS, ROOT, upstream_dir
+from tests.test_cli import local_config, run_plinth, write_environment
 from tests.test_config import SOURCE, valid_values
 
 PROGRAM = str(ROOT / "stacks" / "__main__.py")
@@ -282,3 +284,65 @@ def test_the_environments_have_no_secret_inputs_today(tmp_path: Path) -> None:
     """Nothing is secret unless configured so: the masking above is caused, not constant."""
     entries, _ = synthesized_plan("local", stack_config("local"), [], tmp_path)
     assert [leaf for e in entries for leaf in secret_leaves(e["inputs"])] == []
+
+
+# -- as a user runs it ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project directory running this checkout's program on the shared upstream data."""
+    (tmp_path / "stacks").symlink_to(ROOT / "stacks")
+    monkeypatch.setenv("PLINTH_UPSTREAM_DIR", str(upstream_dir()))
+    return tmp_path
+
+
+def test_a_secure_kubeconfig_is_secret_in_the_written_plan(project: Path) -> None:
+    config = local_config()
+    cluster = config["plinth:cluster"]
+    assert isinstance(cluster, dict)
+    config["plinth:cluster"] = {**cluster, "kubeconfig": {"secure": "v1:abc"}}
+    write_environment(project, "env", config)
+    result = run_plinth("synth", "env", project=project)
+    assert result.returncode == 0, result.stderr
+    plan = json.loads((project / "out" / "env" / "plan.json").read_text())
+    (provider,) = [r for r in plan["resources"] if r["type"] == PROVIDER]
+    assert provider["inputs"]["kubeconfig"] == SECRET_MARK
+    assert "looks like" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["synth", "check"])
+def test_a_plain_password_is_warned_about_once(project: Path, command: str) -> None:
+    write_environment(project, "env", {**local_config(), "registry:password": "hunter2"})
+    result = run_plinth(command, "env", project=project)
+    assert result.returncode in (0, 1), result.stderr  # check: 1 on a mandatory finding
+    warnings = [line for line in result.stderr.splitlines() if "looks like" in line]
+    assert warnings == [
+        "plinth: warning: registry:password looks like a password but is plain "
+        "configuration, which Pulumi stores and shows in clear: set it with "
+        "`pulumi config set --secret registry:password <value>`"
+    ]
+
+
+def test_a_secure_value_in_a_key_that_cannot_stay_secret_exits_2(project: Path) -> None:
+    config = local_config()
+    config["plinth:jobs"] = {"quota": {"cpu": {"secure": "v1:abc"}}}
+    write_environment(project, "env", config)
+    result = run_plinth("synth", "env", project=project)
+    assert result.returncode == EXIT_BAD_INPUT
+    (line,) = result.stderr.splitlines()
+    assert "plinth:jobs is set with --secret" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_a_secure_value_in_a_setting_that_decides_what_is_built_exits_2(project: Path) -> None:
+    config = local_config()
+    cluster = config["plinth:cluster"]
+    assert isinstance(cluster, dict)
+    config["plinth:cluster"] = {**cluster, "kubernetes_version": {"secure": "v1:abc"}}
+    write_environment(project, "env", config)
+    result = run_plinth("synth", "env", project=project)
+    assert result.returncode == EXIT_BAD_INPUT
+    (line,) = result.stderr.splitlines()
+    assert "plinth:cluster.kubernetes_version: is set with --secret" in line
+    assert "set it without --secret" in line
