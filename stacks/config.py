@@ -490,6 +490,9 @@ def plain_problem(error: ErrorDetails) -> str:
             f"unknown key (got {_shown(received)}): fix the spelling or remove it "
             "(see docs/configuration.md)"
         )
+    if kind == "string_type" and isinstance(received, bool):
+        text = json.dumps(received)
+        return f'got {text} (a boolean); quote it: write it as a quoted string, e.g. "{text}"'
     if _is_number(received) and (kind == "string_type" or _quoted_choices(error)):
         return _quote_it(received, _quoted_choices(error))
     if kind == "literal_error":

@@ -204,6 +204,12 @@ def test_a_number_for_a_quantity_says_quote_it() -> None:
     assert 'quote it: write it as a quoted string, e.g. "32"' in message
 
 
+def test_a_boolean_for_a_label_value_says_quote_it() -> None:
+    cluster = {**valid_values()["cluster"], "gpu": {"node_selector": {"gpu.present": True}}}
+    message = refused(valid_values(cluster=cluster), "plinth:cluster.gpu.node_selector")
+    assert 'quote it: write it as a quoted string, e.g. "true"' in message
+
+
 def test_a_cross_field_error_names_only_its_fields() -> None:
     pool = {"accelerator": "nvidia", "min_size": 3, "max_size": 1}
     message = refused(valid_values(node_pools={"gpu": pool}), "min_size 3", "max_size 1")
