@@ -3,18 +3,63 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$"
+# Marks a field whose value goes to resources as it is (Plinth never computes with it), so
+# it can be kept secret: set with `pulumi config set --secret`, it reaches every resource
+# as a Pulumi secret. Fields without it are names, labels, sizes or choices that decide
+# what is built.
+SECRET_CAPABLE: dict[str, Any] = {"secret_capable": True}
+# Namespaces Kubernetes itself owns; any `kube-*` name is reserved for it too.
+SYSTEM_NAMESPACES = ("default",)
 
 
 class FrozenModel(BaseModel):
     """Base of every Plinth model: immutable, and unknown keys are errors, never ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Pulumi marks a whole config key secret (plinth:cluster), never a field inside it; the
+    # loader records it here so components keep the SECRET_CAPABLE fields secret.
+    _from_secret_key: bool = PrivateAttr(default=False)
+
+    @property
+    def from_secret_key(self) -> bool:
+        """Whether the config key this model was read from was set with --secret."""
+        return self._from_secret_key
+
+    def marked_secret(self) -> Self:
+        """A copy that remembers its config key is secret."""
+        copy = self.model_copy()
+        copy._from_secret_key = True
+        return copy
+
+
+def secret_capable_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `model` that may hold a secret (see SECRET_CAPABLE), in order."""
+    return tuple(
+        name
+        for name, field in model.model_fields.items()
+        if isinstance(field.json_schema_extra, dict)
+        and field.json_schema_extra.get("secret_capable")
+    )
+
+
+def _own_namespace(name: str) -> str:
+    if name in SYSTEM_NAMESPACES or name.startswith("kube-"):
+        raise ValueError(
+            f"{name!r} is a Kubernetes system namespace: Plinth creates its namespaces and "
+            "deletes them on destroy; choose a name of your own that does not start with kube-"
+        )
+    return name
+
+
+# A namespace a Plinth component creates (and would delete on destroy).
+OwnNamespace = Annotated[str, AfterValidator(_own_namespace)]
 
 
 class ComponentArgs(FrozenModel):
@@ -31,8 +76,9 @@ class ChartArgs(ComponentArgs):
         description=(
             "Deep-merged over the chart values Plinth renders (maps merge, lists replace): "
             "the escape hatch for any chart setting not typed here. Keys must exist in the "
-            "pinned chart's values."
+            "pinned chart's values. Its strings stay secret when the key is set with --secret."
         ),
+        json_schema_extra=SECRET_CAPABLE,
     )
 
 

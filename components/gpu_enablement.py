@@ -24,6 +24,7 @@ root with SYS_ADMIN for profiling metrics), so their namespace enforces Pod Secu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import pulumi
@@ -32,11 +33,19 @@ from pulumi_kubernetes.helm.v4 import Chart, RepositoryOptsArgs
 from pydantic import Field, model_validator
 
 from components import versions
-from components.args import DNS_LABEL, ComponentArgs, ContainerResources, WorkloadExemption
+from components.args import (
+    DNS_LABEL,
+    SECRET_CAPABLE,
+    ComponentArgs,
+    ContainerResources,
+    OwnNamespace,
+    WorkloadExemption,
+)
 from components.cluster import Cluster, GpuScheduling
 from components.crds import install_crds
 from components.merge import deep_merge
 from components.pod_security import namespace_labels
+from components.secrets import values_override
 
 Mode = Literal["device-plugin", "gpu-operator"]
 ChartName = Literal["nvidia-device-plugin", "dcgm-exporter", "gpu-operator"]
@@ -69,7 +78,7 @@ class GpuEnablementArgs(ComponentArgs):
             "feature discovery) and can install the driver."
         ),
     )
-    namespace: str = Field(
+    namespace: OwnNamespace = Field(
         "nvidia-gpu",
         pattern=DNS_LABEL,
         description="Namespace of the GPU agents; enforces Pod Security 'privileged'.",
@@ -111,8 +120,10 @@ class GpuEnablementArgs(ComponentArgs):
             "Chart name -> values deep-merged over the values Plinth renders for that chart "
             "(maps merge, lists replace): the escape hatch for any chart setting not typed "
             "here. Only the charts of the mode: nvidia-device-plugin and dcgm-exporter, or "
-            "gpu-operator. Keys must exist in the pinned chart's values."
+            "gpu-operator. Keys must exist in the pinned chart's values. Its strings stay "
+            "secret when the key is set with --secret."
         ),
+        json_schema_extra=SECRET_CAPABLE,
     )
 
     @model_validator(mode="after")
@@ -271,6 +282,11 @@ def gpu_node_affinity(gpu: GpuScheduling) -> dict[str, Any]:
     }
 
 
+def chart_override(args: GpuEnablementArgs, chart: ChartName) -> Mapping[str, Any]:
+    """The `values_override` of `chart`, secret when plinth:gpu is set with --secret."""
+    return values_override(args.values_override.get(chart, {}), args)
+
+
 def device_plugin_values(args: GpuEnablementArgs, gpu: GpuScheduling) -> dict[str, Any]:
     """Values of the `nvidia-device-plugin` chart, with its `values_override` on top."""
     rendered: dict[str, Any] = {
@@ -289,7 +305,7 @@ def device_plugin_values(args: GpuEnablementArgs, gpu: GpuScheduling) -> dict[st
             "capabilities": {"drop": ["ALL"]},
         },
     }
-    return deep_merge(rendered, args.values_override.get("nvidia-device-plugin", {}))
+    return deep_merge(rendered, chart_override(args, "nvidia-device-plugin"))
 
 
 def dcgm_exporter_values(
@@ -306,7 +322,7 @@ def dcgm_exporter_values(
         # The chart creates one by default, which fails without the Prometheus operator.
         "serviceMonitor": {"enabled": args.service_monitor},
     }
-    return deep_merge(rendered, args.values_override.get("dcgm-exporter", {}))
+    return deep_merge(rendered, chart_override(args, "dcgm-exporter"))
 
 
 def gpu_operator_values(
@@ -336,4 +352,4 @@ def gpu_operator_values(
         # operator clears nvidia.com/gpu.present on a node without those labels.
         "node-feature-discovery": {"worker": {"tolerations": taint}},
     }
-    return deep_merge(rendered, args.values_override.get("gpu-operator", {}))
+    return deep_merge(rendered, chart_override(args, "gpu-operator"))

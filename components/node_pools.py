@@ -1,7 +1,8 @@
 """Node pools: groups of identical nodes keyed by a stable name (`plinth:node_pools`).
 
 A pool with `accelerator: nvidia` is a GPU pool. On the `existing` target a pool states
-what the cluster already has; on EKS each pool is a managed node group Plinth creates
+what the cluster already has (`existing_node_pool_problem` refuses the machine settings
+only EKS acts on); on EKS each pool is a managed node group Plinth creates
 (`components/aws/node_pool.py`), and `eks_node_pool_problem` says what would make the
 pools unbuildable there.
 """
@@ -22,6 +23,19 @@ from components.aws.instance_types import (
     nvidia_gpus,
 )
 
+# What only the eks target acts on: on an existing cluster the nodes exist already, so these
+# would be accepted and do nothing.
+EKS_ONLY_FIELDS = (
+    "instance_types",
+    "desired_size",
+    "capacity",
+    "labels",
+    "node_image",
+    "disk_size_gib",
+    "local_nvme_scratch",
+    "gpus_per_node",
+)
+
 
 class NodePool(FrozenModel):
     """A group of identical nodes. `accelerator: nvidia` makes it a GPU pool: its nodes
@@ -37,8 +51,10 @@ class NodePool(FrozenModel):
     instance_types: tuple[str, ...] = Field(
         (),
         description=(
-            "Machine types, most preferred first; required on EKS, where a GPU pool's types "
-            "must all carry the same number of GPUs (informative on existing clusters)."
+            "EC2 instance types, most preferred first; required on EKS, where a GPU pool's "
+            "types must all carry the same number of GPUs. EKS only, like capacity, labels, "
+            "node_image, disk_size_gib, local_nvme_scratch, gpus_per_node and desired_size: "
+            "on an existing cluster the nodes exist already and these are refused."
         ),
     )
     min_size: int = Field(0, ge=0, description="0 lets the pool scale to zero when idle.")
@@ -152,5 +168,18 @@ def eks_node_pool_problem(pools: Mapping[str, NodePool]) -> str | None:
             return (
                 f"{where}.local_nvme_scratch is true but {no_nvme} have no NVMe instance "
                 "store: choose types with local NVMe (g5, g6, p4d, p5) or turn it off"
+            )
+    return None
+
+
+def existing_node_pool_problem(pools: Mapping[str, NodePool]) -> str | None:
+    """The EKS-only settings of `pools` on an existing cluster, with the fix; or None."""
+    for name, pool in sorted(pools.items()):
+        eks_only = [field for field in EKS_ONLY_FIELDS if field in pool.model_fields_set]
+        if eks_only:
+            return (
+                f"node_pools.{name}.{eks_only[0]} is set but cluster.target is existing: "
+                "Plinth creates no nodes there and only accelerator, min_size and max_size "
+                f"describe a pool; remove {', '.join(eks_only)}"
             )
     return None

@@ -17,13 +17,14 @@ from pulumi_kubernetes.helm.v4 import Chart, RepositoryOptsArgs
 from pydantic import Field
 
 from components import versions
-from components.args import DNS_LABEL, ChartArgs, ContainerResources
+from components.args import DNS_LABEL, ChartArgs, ContainerResources, OwnNamespace
 from components.cluster import Cluster
 from components.crds import install_crds
 from components.jobs_namespace import JobsNamespace
 from components.merge import deep_merge
 from components.pod_security import RESTRICTED_CONTAINER, namespace_labels
 from components.rbac import grant
+from components.secrets import values_override
 
 CRD_FILES = (
     "sparkoperator.k8s.io_sparkapplications.yaml",
@@ -53,7 +54,9 @@ DRIVER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
 class SparkOperatorArgs(ChartArgs):
     """Settings of the Kubeflow Spark operator."""
 
-    namespace: str = Field("spark-operator", pattern=DNS_LABEL, description="Operator namespace.")
+    namespace: OwnNamespace = Field(
+        "spark-operator", pattern=DNS_LABEL, description="Operator namespace."
+    )
     controller_replicas: int = Field(
         1, ge=1, le=5, description="Controller replicas; above 1 they elect a leader (HA)."
     )
@@ -217,4 +220,4 @@ def chart_values(args: SparkOperatorArgs, cluster: Cluster, jobs_namespace: str)
         },
         "prometheus": {"metrics": {"enable": args.metrics}},
     }
-    return deep_merge(rendered, args.values_override)
+    return deep_merge(rendered, values_override(args.values_override, args))

@@ -26,7 +26,7 @@ import yaml
 from pydantic import Field
 
 from components import versions
-from components.args import DNS_LABEL, ComponentArgs, ContainerResources
+from components.args import DNS_LABEL, ComponentArgs, ContainerResources, OwnNamespace
 from components.cluster import GPU_RESOURCE, Cluster
 from components.crds import install_crds
 from components.jobs_namespace import JobsNamespace
@@ -41,7 +41,9 @@ from components.rbac import grant
 class TrainingOperatorArgs(ComponentArgs):
     """Settings of the Kubeflow training operator."""
 
-    namespace: str = Field("kubeflow", pattern=DNS_LABEL, description="Namespace of the operator.")
+    namespace: OwnNamespace = Field(
+        "kubeflow", pattern=DNS_LABEL, description="Namespace of the operator."
+    )
     replicas: int = Field(
         1, ge=1, le=5, description="Operator replicas; above 1 they elect a leader (HA)."
     )

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import runpy
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -33,6 +35,21 @@ UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 STACK_TYPE = "pulumi:pulumi:Stack"
 URN_PREFIX = "urn:pulumi:"
 SECRET_MARK = "[secret]"  # noqa: S105 (what a plan shows instead of a secret value)
+
+
+class _StderrLines(logging.Handler):
+    """Prints each message the program logs (`pulumi.log.warn`...) on stderr, as the
+    Pulumi CLI would show it; resolved at each message, so redirected stderr is honoured."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"plinth: {record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+# What the program logs under the mocks: warnings and errors, on stderr.
+PROGRAM_LOG = logging.getLogger("plinth.program")
+PROGRAM_LOG.setLevel(logging.WARNING)
+PROGRAM_LOG.addHandler(_StderrLines())
+PROGRAM_LOG.propagate = False
 
 
 class PlaceholderMocks(mocks.Mocks):
@@ -227,7 +244,14 @@ def record(
     asyncio.set_event_loop(loop)
     mock = PlaceholderMocks()
     monitor = RecordingMonitor(mock)
-    pulumi.runtime.set_mocks(mock, project="plinth", stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        mock,
+        project="plinth",
+        stack=stack,
+        preview=False,
+        monitor=monitor,
+        logger=PROGRAM_LOG,
+    )
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]

@@ -89,7 +89,9 @@ def load_environment(root: Path, name: str) -> Environment:
         pulumi_config[key] = rendered
         if secret:
             secret_keys.append(key)
-    platform = load_platform_config(plinth_values(pulumi_config), source=source)
+    platform = load_platform_config(
+        plinth_values(pulumi_config), source=source, secret_keys=secret_keys
+    )
     return Environment(name, path, pulumi_config, tuple(secret_keys), platform)
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from stacks.config import NAMESPACE, PlatformConfig
+from stacks.config import NAMESPACE, PlatformConfig, secret_capable_settings
 from stacks.tiers import TIER_DEFAULTS
 
 HEADER = """# Configuration reference
@@ -41,14 +41,32 @@ config:
 
 Three layers make the final configuration, with one merge rule — **maps merge
 recursively, lists replace**: the component defaults listed below, then the defaults of
-the environment's tier (last section), then the stack file. Unknown keys are errors.
+the environment's tier (last section), then the stack file. Unknown keys are errors, and
+so are combinations that validate one by one but cannot work (a namespace Kubernetes or
+another component owns, a ReadWriteMany volume on a ReadWriteOnce-only class, a wildcard
+in an S3 volume prefix, two objects with one name in the jobs namespace, EKS machine
+settings on an existing cluster).
+
+## Secrets
+
 Secrets never go in plain config: use `pulumi config set --secret` (or Pulumi ESC).
+Pulumi marks a whole key secret (`{namespace}:cluster`, even when only
+`--path {namespace}:cluster.kubeconfig` was set with `--secret`), and Plinth keeps these
+settings of a secret key secret all the way to the resources, so the state stores them
+encrypted and plans show `[secret]`: {secret_settings}. The other settings of such a key
+(versions, regions, names, sizes) decide what is built and stay readable. A secret key
+with none of these settings (`{namespace}:jobs`, `{namespace}:node_pools`, ...) is refused:
+its values become names, labels and tags anyone who can read the resources sees. A plain
+value that looks like a credential (an AWS access key id, a private key, a GitHub or Slack
+token, a password, a long random token under a key named like one) makes `plinth synth`,
+`plinth check` and `pulumi up` print a warning naming the key.
 """
 
 
 def render() -> str:
     """The whole reference page, as Markdown."""
-    lines = [HEADER.format(namespace=NAMESPACE)]
+    secret_settings = ", ".join(f"`{setting}`" for setting in secret_capable_settings())
+    lines = [HEADER.format(namespace=NAMESPACE, secret_settings=secret_settings)]
     for key, field in PlatformConfig.model_fields.items():
         lines += [f"## `{NAMESPACE}:{key}`", "", _describe(field), ""]
         lines += ["| setting | type | default | description |", "| --- | --- | --- | --- |"]

@@ -17,22 +17,30 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from collections.abc import Collection, Mapping, Sequence
+from typing import Annotated, Any, Literal, get_args
 
 import pulumi
 from pulumi.runtime import config as pulumi_config
 from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
-from components.args import DNS_LABEL, FrozenModel
-from components.aws.eks_cluster import EksClusterArgs
-from components.aws.object_storage import ObjectStorageArgs
+from components.args import (
+    DNS_LABEL,
+    QUANTITY,
+    SECRET_CAPABLE,
+    FrozenModel,
+    secret_capable_fields,
+)
+from components.aws.eks_cluster import AWS_REGION, DEFAULT_STORAGE_CLASS, EksClusterArgs
+from components.aws.object_storage import S3_PREFIX, ObjectStorageArgs, volume_name
 from components.gpu_enablement import GpuEnablementArgs
-from components.jobs_namespace import JobsNamespaceArgs
+from components.jobs_namespace import DNS_SUBDOMAIN, JobsNamespaceArgs, shared_volume_problem
 from components.merge import deep_merge
-from components.node_pools import NodePool, eks_node_pool_problem
+from components.node_pools import NodePool, eks_node_pool_problem, existing_node_pool_problem
 from components.spark_operator import SparkOperatorArgs
 from components.training_operator import TrainingOperatorArgs
+from stacks.credentials import plain_credentials
 from stacks.tiers import EKS_TIER_DEFAULTS, TIER_DEFAULTS
 
 NAMESPACE = "plinth"
@@ -69,10 +77,21 @@ class ExistingCluster(FrozenModel):
 
     target: Literal["existing"] = Field(description="Which target builds the cluster.")
     context: str | None = Field(
-        None, description="kubeconfig context to deploy to; unset uses the current context."
+        None,
+        description=(
+            "kubeconfig context to deploy to; unset uses the current context. Stays secret "
+            "when plinth:cluster is set with --secret."
+        ),
+        json_schema_extra=SECRET_CAPABLE,
     )
     kubeconfig: str | None = Field(
-        None, description="Path of the kubeconfig file; unset uses $KUBECONFIG or ~/.kube/config."
+        None,
+        description=(
+            "Path of the kubeconfig file, or its contents (which hold credentials: set "
+            "plinth:cluster with --secret, and it stays secret); unset uses $KUBECONFIG or "
+            "~/.kube/config."
+        ),
+        json_schema_extra=SECRET_CAPABLE,
     )
     kubernetes_version: Literal[SUPPORTED_KUBERNETES] = Field(  # type: ignore[valid-type]
         description="Minor version the cluster runs, e.g. '1.33'; objects are validated against it."
@@ -151,41 +170,143 @@ class PlatformConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> PlatformConfig:
-        for key in ("spark_operator", "training_operator"):
-            if getattr(self, key).enabled and not self.jobs.enabled:
-                raise ValueError(
-                    f"jobs.enabled is false but {key} runs its jobs there: set "
-                    f"plinth:jobs.enabled to true or plinth:{key}.enabled to false"
-                )
-        if self.tier == "prod":
-            for key in ("spark_operator", "training_operator"):
-                if getattr(self, key).example:
-                    raise ValueError(
-                        f"{key}.example is true in a prod environment: examples are smoke "
-                        f"tests for dev and staging; set plinth:{key}.example to false"
-                    )
-        if isinstance(self.cluster, EksClusterArgs):
-            problem = eks_node_pool_problem(self.node_pools)
-            if problem:
-                raise ValueError(problem)
-        elif "object_storage" in self.model_fields_set:
-            raise ValueError(
-                "object_storage is set but cluster.target is "
-                f"{self.cluster.target!r}: S3 buckets and volumes need the eks target; "
-                "remove plinth:object_storage (use plinth:jobs.volumes for cluster storage)"
-            )
-        if self.jobs.quota.gpus == 0 and self.gpu_pools and self.training_operator.example:
-            raise ValueError(
-                "jobs.quota.gpus is 0 but the training example asks for a GPU on pool "
-                f"{next(iter(self.gpu_pools))!r}: raise plinth:jobs.quota.gpus or set "
-                "plinth:training_operator.example to false"
-            )
+        problem = (
+            _operator_problem(self)
+            or _target_problem(self)
+            or _node_pool_problem(self)
+            or _namespace_problem(self)
+            or _storage_problem(self)
+        )
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
     def gpu_pools(self) -> dict[str, NodePool]:
         """The node pools whose nodes carry NVIDIA GPUs, sorted by name."""
         return {n: p for n, p in sorted(self.node_pools.items()) if p.accelerator == "nvidia"}
+
+    @property
+    def on_eks(self) -> bool:
+        """Whether Plinth creates the cluster on EKS (else it deploys to an existing one)."""
+        return isinstance(self.cluster, EksClusterArgs)
+
+    @property
+    def default_storage_class(self) -> str:
+        """The StorageClass a volume without its own gets on this environment's cluster."""
+        if isinstance(self.cluster, EksClusterArgs):
+            return DEFAULT_STORAGE_CLASS
+        return self.cluster.default_storage_class
+
+
+def _operator_problem(config: PlatformConfig) -> str | None:
+    """An operator without its jobs namespace, an example in prod or without its GPU."""
+    for key in ("spark_operator", "training_operator"):
+        if getattr(config, key).enabled and not config.jobs.enabled:
+            return (
+                f"jobs.enabled is false but {key} runs its jobs there: set "
+                f"plinth:jobs.enabled to true or plinth:{key}.enabled to false"
+            )
+        if config.tier == "prod" and getattr(config, key).example:
+            return (
+                f"{key}.example is true in a prod environment: examples are smoke "
+                f"tests for dev and staging; set plinth:{key}.example to false"
+            )
+    if config.jobs.quota.gpus == 0 and config.gpu_pools and config.training_operator.example:
+        return (
+            "jobs.quota.gpus is 0 but the training example asks for a GPU on pool "
+            f"{next(iter(config.gpu_pools))!r}: raise plinth:jobs.quota.gpus or set "
+            "plinth:training_operator.example to false"
+        )
+    return None
+
+
+def _target_problem(config: PlatformConfig) -> str | None:
+    if not config.on_eks and "object_storage" in config.model_fields_set:
+        return (
+            f"object_storage is set but cluster.target is {config.cluster.target!r}: S3 "
+            "buckets and volumes need the eks target; remove plinth:object_storage (use "
+            "plinth:jobs.volumes for cluster storage)"
+        )
+    return None
+
+
+def _node_pool_problem(config: PlatformConfig) -> str | None:
+    if config.on_eks:
+        return eks_node_pool_problem(config.node_pools)
+    return existing_node_pool_problem(config.node_pools)
+
+
+# The operators' own namespaces, as the policy pack knows them by default: jobs placed in
+# one would escape the restricted Pod Security level and the workload rules.
+DEFAULT_OPERATOR_NAMESPACES = {
+    str(SparkOperatorArgs.model_fields["namespace"].default): "spark_operator.namespace",
+    str(TrainingOperatorArgs.model_fields["namespace"].default): "training_operator.namespace",
+    str(GpuEnablementArgs.model_fields["namespace"].default): "gpu.namespace",
+}
+
+
+def _created_namespaces(config: PlatformConfig) -> list[tuple[str, str]]:
+    """(field, namespace) of every namespace the environment's components create."""
+    created = []
+    if config.jobs.enabled:
+        created.append(("jobs.name", config.jobs.name))
+    if config.spark_operator.enabled:
+        created.append(("spark_operator.namespace", config.spark_operator.namespace))
+    if config.training_operator.enabled:
+        created.append(("training_operator.namespace", config.training_operator.namespace))
+    if config.gpu.enabled and config.gpu_pools:
+        created.append(("gpu.namespace", config.gpu.namespace))
+    return created
+
+
+def _namespace_problem(config: PlatformConfig) -> str | None:
+    """Two components in one namespace, or jobs in an operator's, with the fix; or None."""
+    owner_of: dict[str, str] = {}
+    for field, namespace in _created_namespaces(config):
+        if namespace in owner_of:
+            return (
+                f"{owner_of[namespace]} and {field} are both {namespace!r}: each component "
+                "creates its namespace and deletes it on destroy, with everything in it; "
+                "give them different names"
+            )
+        owner_of[namespace] = field
+    operators = {
+        **DEFAULT_OPERATOR_NAMESPACES,
+        config.spark_operator.namespace: "spark_operator.namespace",
+        config.training_operator.namespace: "training_operator.namespace",
+        config.gpu.namespace: "gpu.namespace",
+    }
+    if config.jobs.enabled and config.jobs.name in operators:
+        return (
+            f"jobs.name is {config.jobs.name!r}, the namespace of "
+            f"{operators[config.jobs.name]}: jobs there would escape the restricted Pod "
+            "Security level and the policy pack's workload rules; choose another name, "
+            "e.g. ml-jobs"
+        )
+    return None
+
+
+def _storage_problem(config: PlatformConfig) -> str | None:
+    """A volume that cannot bind, or two objects with one name in the jobs namespace."""
+    problem = shared_volume_problem(config.jobs.volumes, config.default_storage_class)
+    if problem or not (config.on_eks and config.object_storage.enabled and config.jobs.enabled):
+        return problem
+    # Each S3 volume brings a claim and a service account `s3-<name>` to the jobs namespace.
+    s3_objects = {volume_name(key): key for key in config.object_storage.volumes}
+    for key in sorted(config.jobs.volumes):
+        if key in s3_objects:
+            return (
+                f"jobs.volumes.{key} and object_storage.volumes.{s3_objects[key]} both "
+                f"make the claim {key!r} in the jobs namespace: rename jobs.volumes.{key}"
+            )
+    account = config.spark_operator.driver_service_account
+    if config.spark_operator.enabled and account in s3_objects:
+        return (
+            f"spark_operator.driver_service_account {account!r} is also the service "
+            f"account of object_storage.volumes.{s3_objects[account]}: choose another name"
+        )
+    return None
 
 
 CLUSTER_TARGETS = ("existing", "eks")
@@ -213,15 +334,48 @@ def plinth_values(config: Mapping[str, str]) -> dict[str, Any]:
 
 
 def read_stack_config() -> PlatformConfig:
-    """The configuration of the running stack (`pulumi up`, or `plinth synth` under mocks)."""
+    """The configuration of the running stack (`pulumi up`, or `plinth synth` under mocks).
+
+    Warns (once per key, through the engine) about plain values that look like credentials.
+    """
     config = {**pulumi_config.get_config_env(), **pulumi_config.CONFIG.get()}
-    return load_platform_config(plinth_values(config), source=f"stack {pulumi.get_stack()}")
+    secret_keys = stack_secret_keys(config)
+    platform = load_platform_config(
+        plinth_values(config), source=f"stack {pulumi.get_stack()}", secret_keys=secret_keys
+    )
+    parsed = {key: parse_config_value(str(value)) for key, value in config.items()}
+    for path, kind in plain_credentials(parsed, secret_keys):
+        pulumi.log.warn(credential_warning(path, kind))
+    return platform
 
 
-def load_platform_config(plinth_values: Mapping[str, Any], *, source: str) -> PlatformConfig:
+def stack_secret_keys(config: Mapping[str, Any]) -> frozenset[str]:
+    """The keys of `config` the Pulumi CLI (or the offline engine) marked secret."""
+    from_env = set(pulumi_config.get_config_secret_keys_env())
+    return frozenset(k for k in config if pulumi_config.is_config_secret(k) or k in from_env)
+
+
+def credential_warning(path: str, kind: str) -> str:
+    """The warning for plain value `path` (a Pulumi config path) that looks like `kind`."""
+    key = path.split(".", 1)[0].split("[", 1)[0]
+    how = (
+        f"pulumi config set --secret {key} <value>"
+        if path == key
+        else f"pulumi config set --secret --path '{path}' <value>"
+    )
+    return (
+        f"{path} looks like {kind} but is plain configuration, which Pulumi stores and shows "
+        f"in clear: set it with `{how}`"
+    )
+
+
+def load_platform_config(
+    plinth_values: Mapping[str, Any], *, source: str, secret_keys: Collection[str] = ()
+) -> PlatformConfig:
     """Validate the `plinth:` keys of one environment (key without namespace -> value).
 
-    `source` names where the values came from (a file, the stack) for error messages.
+    `source` names where the values came from (a file, the stack) for error messages;
+    `secret_keys` are the Pulumi config keys (`plinth:cluster`) set with --secret.
     """
     allowed = sorted(PlatformConfig.model_fields)
     unknown = sorted(set(plinth_values) - set(allowed))
@@ -241,11 +395,62 @@ def load_platform_config(plinth_values: Mapping[str, Any], *, source: str) -> Pl
     cluster = plinth_values.get("cluster")
     if isinstance(cluster, Mapping) and cluster.get("target") == "eks":
         defaults = deep_merge(defaults, {"cluster": EKS_TIER_DEFAULTS[tier]})
+    prefix = f"{NAMESPACE}:"
+    secret = sorted(k.removeprefix(prefix) for k in secret_keys if k.startswith(prefix))
+    _refuse_unkeepable_secrets(secret, source)
     layered = deep_merge(defaults, plinth_values)
     try:
-        return PlatformConfig.model_validate(layered)
+        config = PlatformConfig.model_validate(layered)
     except ValidationError as error:
         raise ConfigError(_one_line(error, source)) from None
+    return _keep_secrets(config, secret)
+
+
+# How the offline loader (plinth/environments.py) shows a `secure:` value it cannot decrypt.
+SECRET_PLACEHOLDER_START = "[secret:"  # noqa: S105 (a marker, not a secret)
+# Keys that reach no resource (they configure the policy pack): secret or not, nothing leaks.
+REACH_NO_RESOURCE = ("policy",)
+
+
+def _refuse_unkeepable_secrets(secret: Sequence[str], source: str) -> None:
+    """A secret key with nothing that can stay secret is refused rather than leaked."""
+    for key in secret:
+        field = PlatformConfig.model_fields.get(key)
+        if key in REACH_NO_RESOURCE or field is None:
+            continue
+        if not any(secret_capable_fields(model) for model in _models_in(field.annotation)):
+            raise ConfigError(
+                f"{source}: plinth:{key} is set with --secret, but it holds names, labels, "
+                "sizes and choices that the resources show to anyone who can read them, so "
+                f"it cannot stay secret: set it without --secret (secrets go in "
+                f"{', '.join(secret_capable_settings())})"
+            )
+
+
+def _keep_secrets(config: PlatformConfig, secret: Sequence[str]) -> PlatformConfig:
+    """`config` with each secret key's model marked, so components keep it secret."""
+    marked = {
+        key: section.marked_secret()
+        for key in secret
+        if isinstance(section := getattr(config, key, None), FrozenModel)
+        and key not in REACH_NO_RESOURCE
+    }
+    return config.model_copy(update=marked) if marked else config
+
+
+def secret_capable_settings() -> list[str]:
+    """The settings that stay secret when their key is set with --secret, sorted."""
+    settings: set[str] = set()
+    for key, field in PlatformConfig.model_fields.items():
+        for model in _models_in(field.annotation):
+            settings.update(f"{key}.{name}" for name in secret_capable_fields(model))
+    return sorted(settings)
+
+
+def _models_in(annotation: Any) -> list[type[FrozenModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, FrozenModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
 
 
 def _one_line(error: ValidationError, source: str) -> str:
@@ -253,27 +458,149 @@ def _one_line(error: ValidationError, source: str) -> str:
     loc = list(first["loc"])
     if len(loc) > 1 and loc[0] == "cluster" and loc[1] in CLUSTER_TARGETS:
         del loc[1]  # the union's tag, not a key of the file
+    is_key_name = bool(loc) and loc[-1] == "[key]"
+    if is_key_name:
+        del loc[-1]  # a map key failed its pattern: the location is the key itself
     location = ".".join(_key_text(part) for part in loc)
     key = f"plinth:{location}" if location else "plinth"
-    message = first["msg"].removeprefix("Value error, ")
-    received = json.dumps(first.get("input"), sort_keys=True, default=str)
-    if len(received) > 80:
-        received = received[:77] + "..."
-    hint = _HINTS.get(first["type"], "")
+    problem = plain_problem(first)
+    if is_key_name:
+        problem = problem.replace("got ", "the name ", 1).replace("; it must be", " must be", 1)
     more = error.error_count() - 1
     suffix = f" (+{more} more)" if more else ""
-    return f"{source}: {key}: {message}; got {received}{hint}{suffix}"
+    return f"{source}: {key}: {problem}{suffix}"
+
+
+def plain_problem(error: ErrorDetails) -> str:
+    """One validation error in plain words: what was received, what is allowed, the fix.
+    Never the validation library's own wording."""
+    kind, ctx, received = error["type"], error.get("ctx", {}), error.get("input")
+    if kind in ("value_error", "assertion_error"):
+        # Plinth's own rules: their message names the fields and values involved.
+        return str(ctx.get("error", error["msg"]))
+    if isinstance(received, str) and received.startswith(SECRET_PLACEHOLDER_START):
+        return (
+            "is set with --secret, but it decides what is built and cannot stay secret (nor "
+            "be decrypted offline): set it without --secret"
+        )
+    if kind == "missing":
+        return "missing: add this key to the stack file (see docs/configuration.md)"
+    if kind == "extra_forbidden":
+        return (
+            f"unknown key (got {_shown(received)}): fix the spelling or remove it "
+            "(see docs/configuration.md)"
+        )
+    if kind == "string_type" and isinstance(received, bool):
+        text = json.dumps(received)
+        return f'got {text} (a boolean); quote it: write it as a quoted string, e.g. "{text}"'
+    if _is_number(received) and (kind == "string_type" or _quoted_choices(error)):
+        return _quote_it(received, _quoted_choices(error))
+    if kind == "literal_error":
+        return f"got {_shown(received)}; use one of {ctx['expected']}"
+    if kind == "string_pattern_mismatch":
+        allowed = PATTERN_WORDS.get(ctx["pattern"], f"match the pattern {ctx['pattern']}")
+        return f"got {_shown(received)}; it must be {allowed}"
+    targets = ", ".join(CLUSTER_TARGETS)
+    if kind == "union_tag_invalid":
+        return f"got target {_shown(ctx.get('tag'))}; set target to one of {targets}"
+    if kind == "union_tag_not_found":
+        return f"target is missing; set target to one of {targets}"
+    words = PLAIN_WORDS.get(kind)
+    if words is not None:
+        return f"got {_shown(received)}; {words.format(**ctx)}"
+    return f"got {_shown(received)}; {_without_jargon(error['msg'])}"
+
+
+# Patterns of the models, in words.
+PATTERN_WORDS = {
+    DNS_LABEL: (
+        "lowercase letters, digits and '-', at most 63 characters, starting and ending with "
+        "a letter or digit"
+    ),
+    LABEL_VALUE: (
+        "letters, digits, '-', '_' and '.', at most 63 characters, starting and ending with "
+        "a letter or digit (e.g. ml-platform)"
+    ),
+    QUANTITY: "a Kubernetes quantity such as 500m, 4 or 64Gi, quoted",
+    DNS_SUBDOMAIN: (
+        "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+    ),
+    S3_PREFIX: "a key prefix ending in '/', e.g. scratch/, or '' for the whole bucket",
+    AWS_REGION: "an AWS region such as eu-west-1",
+}
+# Other errors in words; `{name}` fields come from the error's context.
+PLAIN_WORDS = {
+    "string_type": "write a string",
+    "string_too_short": "it must have at least {min_length} characters",
+    "int_type": "write a whole number",
+    "int_parsing": "write a whole number",
+    "int_from_float": "write a whole number",
+    "float_type": "write a number",
+    "float_parsing": "write a number",
+    "bool_type": "write true or false",
+    "bool_parsing": "write true or false",
+    "greater_than_equal": "it must be at least {ge}",
+    "greater_than": "it must be above {gt}",
+    "less_than_equal": "it must be at most {le}",
+    "less_than": "it must be below {lt}",
+    "too_short": "it needs at least {min_length} items",
+    "too_long": "it takes at most {max_length} items",
+    "dict_type": "write a map of settings (key: value)",
+    "model_type": "write a map of settings (key: value)",
+    "model_attributes_type": "write a map of settings (key: value)",
+    "list_type": "write a list, e.g. [a, b]",
+    "tuple_type": "write a list, e.g. [a, b]",
+    "time_delta_type": "write a duration in seconds (600) or ISO 8601 (PT10M)",
+    "time_delta_parsing": "write a duration in seconds (600) or ISO 8601 (PT10M)",
+}
+# The validation library's phrasing, should an error not listed above ever surface.
+JARGON = (("Value error, ", ""), ("Assertion failed, ", ""), ("Input should be", "it must be"))
+
+
+def _without_jargon(message: str) -> str:
+    for jargon, plain in JARGON:
+        message = message.replace(jargon, plain)
+    return message
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _quoted_choices(error: ErrorDetails) -> list[str]:
+    """The allowed strings of a choice of strings (e.g. kubernetes_version), else []."""
+    if error["type"] != "literal_error":
+        return []
+    return re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+
+
+def _quote_it(number: float, choices: Sequence[str]) -> str:
+    """YAML read an unquoted 1.30 as the number 1.3: say so, and what to write instead."""
+    meant = [choice for choice in choices if _same_number(choice, number)]
+    if choices and not meant:
+        allowed = ", ".join(f'"{choice}"' for choice in choices)
+        return f"got {number} (a number); quote it: write one of {allowed}"
+    example = meant[0] if meant else str(number)
+    yaml_read = f": YAML reads an unquoted {example} as {number}" if example != str(number) else ""
+    return (
+        f"got {number} (a number{yaml_read}); quote it: write it as a quoted string, "
+        f'e.g. "{example}"'
+    )
+
+
+def _same_number(text: str, number: float) -> bool:
+    try:
+        return float(text) == number
+    except ValueError:
+        return False
+
+
+def _shown(value: Any) -> str:
+    received = json.dumps(value, sort_keys=True, default=str)
+    return received if len(received) <= 80 else received[:77] + "..."
 
 
 def _key_text(part: str | int) -> str:
     """A key path element as written in the file; quoted when it is not a plain name."""
     text = str(part)
     return text if re.fullmatch(r"[A-Za-z0-9_./-]+", text) else json.dumps(text)
-
-
-_HINTS = {
-    "extra_forbidden": " (unknown key: fix the spelling or remove it; see docs/configuration.md)",
-    "missing": " (add this key to the stack file; see docs/configuration.md)",
-    "literal_error": " (use one of the allowed values)",
-    "string_pattern_mismatch": " (change the value to match the pattern)",
-}

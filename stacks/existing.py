@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import Cluster, GpuScheduling, Taint
 from components.jobs_namespace import JobsNamespace
+from components.secrets import keep_secret
 from stacks.config import ExistingCluster, PlatformConfig
 
 
@@ -39,8 +40,8 @@ def connect(
     """The cluster of the kubeconfig context named in `plinth:cluster`."""
     provider = k8s.Provider(
         f"{name}-existing",
-        context=settings.context,
-        kubeconfig=settings.kubeconfig,
+        context=keep_secret(settings.context, settings),
+        kubeconfig=keep_secret(settings.kubeconfig, settings),
     )
     gpu = None
     if config.gpu_pools:

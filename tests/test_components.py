@@ -242,12 +242,14 @@ def check_claims(env: SynthesizedEnvironment) -> None:
 
 
 def test_a_volume_without_storage_class_uses_the_cluster_default(variant: Variant) -> None:
-    entries = variant({"plinth:jobs": {"volumes": {"scratch": {"size_gib": 1}}}})
+    # kind's default class is node-local: a ReadWriteMany claim there is refused.
+    volume = {"size_gib": 1, "access_mode": "ReadWriteOnce"}
+    entries = variant({"plinth:jobs": {"volumes": {"scratch": volume}}})
     claim = find(entries, "PersistentVolumeClaim", "scratch")
     local = yaml.safe_load((ROOT / "environments" / "Pulumi.local.yaml").read_text())
     default_storage_class = local["config"]["plinth:cluster"]["default_storage_class"]
     assert claim["spec"]["storageClassName"] == default_storage_class
-    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
 
 
 def test_volumes_are_protected_and_retained_in_prod_only(

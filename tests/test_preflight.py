@@ -278,7 +278,10 @@ def test_each_gpu_family_draws_on_its_documented_quota(
 
 
 def existing_cluster_config() -> dict[str, Any]:
-    return {**valid_config(), "cluster": {"target": "existing", "kubernetes_version": "1.33"}}
+    # An existing cluster's pools state only what they are: machine settings are EKS's.
+    pools = {"system": {"max_size": 4}, "gpu": {"accelerator": "nvidia", "max_size": 4}}
+    cluster = {"target": "existing", "kubernetes_version": "1.33"}
+    return {**valid_config(), "cluster": cluster, "node_pools": pools}
 
 
 def test_an_environment_on_another_target_is_refused() -> None:

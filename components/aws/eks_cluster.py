@@ -15,12 +15,13 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import Field, field_validator, model_validator
 
-from components.args import FrozenModel
+from components.args import SECRET_CAPABLE, FrozenModel
 from components.aws.cluster_autoscaler import ClusterAutoscalerArgs
 from components.aws.context import AwsContext, OidcIssuer
 from components.aws.policy_documents import policy_document
 from components.aws.workload_role import WorkloadRole
 from components.cluster import GPU_NODE_LABELS, GPU_TAINT, Cluster, GpuScheduling
+from components.secrets import keep_secret
 
 AWS_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 IAM_PRINCIPAL_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$"
@@ -34,6 +35,17 @@ ALL_LOG_TYPES: tuple[LogType, ...] = (
     "controllerManager",
     "scheduler",
 )
+
+
+def ipv4_network(what: str, value: str) -> ipaddress.IPv4Network:
+    """`value` as an IPv4 network; a ValueError naming `what` and the fix otherwise."""
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(
+            f"{what} {value!r} is not an IPv4 CIDR ({error}): write the network address and "
+            "prefix length, e.g. 10.0.0.0/16"
+        ) from None
 
 
 class EksClusterArgs(FrozenModel):
@@ -79,8 +91,10 @@ class EksClusterArgs(FrozenModel):
         (),
         description=(
             "IPv4 CIDRs allowed on the public endpoint; empty allows any address (EKS's "
-            "default). Only with endpoint_public_access true."
+            "default). Only with endpoint_public_access true. Stay secret when plinth:cluster "
+            "is set with --secret."
         ),
+        json_schema_extra=SECRET_CAPABLE,
     )
     log_types: tuple[LogType, ...] = Field(
         ALL_LOG_TYPES, description="Control-plane logs sent to CloudWatch Logs."
@@ -96,14 +110,26 @@ class EksClusterArgs(FrozenModel):
         (),
         description=(
             "IAM role or user ARNs given cluster-admin through EKS access entries (the "
-            "identity running `pulumi up` always is)."
+            "identity running `pulumi up` always is). Stay secret when plinth:cluster is set "
+            "with --secret."
         ),
+        json_schema_extra=SECRET_CAPABLE,
     )
+
+    @field_validator("availability_zones", mode="before")
+    @classmethod
+    def _three_zones(cls, value: object) -> object:
+        if isinstance(value, list | tuple) and len(value) != 3:
+            raise ValueError(
+                f"availability_zones lists {len(value)} zones: list exactly three zones of "
+                "the region, e.g. [eu-west-1a, eu-west-1b, eu-west-1c]"
+            )
+        return value
 
     @field_validator("vpc_cidr")
     @classmethod
     def _vpc_cidr_size(cls, value: str) -> str:
-        network = ipaddress.IPv4Network(value, strict=True)
+        network = ipv4_network("vpc_cidr", value)
         if not 16 <= network.prefixlen <= 20:
             raise ValueError(f"vpc_cidr {value} is a /{network.prefixlen}; use a /16 to /20")
         return value
@@ -112,7 +138,7 @@ class EksClusterArgs(FrozenModel):
     @classmethod
     def _cidrs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for cidr in value:
-            ipaddress.IPv4Network(cidr, strict=True)
+            ipv4_network("public_access_cidrs entry", cidr)
         return value
 
     @field_validator("cluster_admins")
@@ -271,7 +297,7 @@ class EksCluster(pulumi.ComponentResource):
             "endpoint_public_access": args.endpoint_public_access,
         }
         if args.public_access_cidrs:
-            vpc_config["public_access_cidrs"] = list(args.public_access_cidrs)
+            vpc_config["public_access_cidrs"] = keep_secret(list(args.public_access_cidrs), args)
         self.eks = aws.eks.Cluster(
             name,
             name=cluster_name,
@@ -307,7 +333,7 @@ class EksCluster(pulumi.ComponentResource):
         for policy_arn in NODE_POLICIES:
             self._attach(f"{name}-node", self.node_role, policy_arn)
         for index, principal in enumerate(args.cluster_admins):
-            self._cluster_admin(index, principal)
+            self._cluster_admin(index, keep_secret(principal, args))
         self.addons_before_nodes = [self._addon(addon) for addon in ADDONS_BEFORE_NODES]
         provider = k8s.Provider(
             name,
@@ -352,7 +378,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=self._context.options(self),
         )
 
-    def _cluster_admin(self, index: int, principal: str) -> None:
+    def _cluster_admin(self, index: int, principal: pulumi.Input[str]) -> None:
         name = f"{self._prefix}-admin-{index}"
         entry = aws.eks.AccessEntry(
             name,

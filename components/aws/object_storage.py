@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from components.args import DNS_LABEL, ComponentArgs, FrozenModel
 from components.aws.context import AwsContext, OidcIssuer
@@ -28,6 +28,8 @@ from components.merge import deep_merge
 
 # An S3 key prefix Plinth mounts or expires: empty (the whole bucket) or `a/b/`.
 S3_PREFIX = r"^([A-Za-z0-9!_.*'()-]+/)*$"
+# Characters an IAM Resource or s3:prefix condition treats as wildcards.
+IAM_WILDCARDS = ("*", "?")
 VolumeKey = Annotated[str, StringConstraints(pattern=DNS_LABEL)]
 
 
@@ -68,7 +70,10 @@ class S3VolumeArgs(FrozenModel):
     prefix: str = Field(
         "",
         pattern=S3_PREFIX,
-        description="Key prefix mounted as the volume's root, ending in '/'; '' is the bucket.",
+        description=(
+            "Key prefix mounted as the volume's root, ending in '/'; '' is the bucket. No "
+            "wildcards: the role's IAM policy would read them as matching any key."
+        ),
     )
     access: Literal["read-only", "read-write"] = Field(
         "read-only",
@@ -77,6 +82,19 @@ class S3VolumeArgs(FrozenModel):
             "pods create, overwrite and delete objects under the prefix."
         ),
     )
+
+    @field_validator("prefix", mode="before")
+    @classmethod
+    def _no_wildcards(cls, value: Any) -> Any:
+        # Checked before the pattern so the message says why, not only that it mismatches.
+        wildcards = sorted({c for c in IAM_WILDCARDS if isinstance(value, str) and c in value})
+        if wildcards:
+            raise ValueError(
+                f"prefix {value!r} contains {' and '.join(wildcards)}, which IAM reads as a "
+                "wildcard: the volume's role would reach every matching key (a bare '*' the "
+                "whole bucket); name the prefix literally, e.g. 'scratch/'"
+            )
+        return value
 
 
 # Component defaults, merged under what the environment gives (maps merge, lists replace),
