@@ -157,5 +157,6 @@ RULES: tuple[Rule, ...] = (
         # chart runs with the deployer's rights on the cluster whatever the tier.
         levels=MANDATORY_EVERYWHERE,
         config={"allowedRepositories": ALLOWED_REPOSITORIES_SCHEMA},
+        waivable_in_prod=False,
     ),
 )

@@ -639,6 +639,7 @@ RULES: tuple[Rule, ...] = (
         ),
         # A public bucket is a data leak in any tier; Plinth has no use for one.
         levels=MANDATORY_EVERYWHERE,
+        waivable_in_prod=False,
     ),
     stack_rule(
         "s3-bucket-encrypted",
@@ -772,6 +773,7 @@ RULES: tuple[Rule, ...] = (
                 ),
             }
         },
+        waivable_in_prod=False,
     ),
     resource_rule(
         "iam-trust-policy-scoped",
@@ -786,5 +788,6 @@ RULES: tuple[Rule, ...] = (
         ),
         # A role anyone can assume is an open door in any account.
         levels=MANDATORY_EVERYWHERE,
+        waivable_in_prod=False,
     ),
 )

@@ -120,6 +120,7 @@ RULES: tuple[Rule, ...] = (
         remediation="Set allow_blob_public_access=False (or leave it unset) on the account.",
         # A public container is a data leak in any tier; Plinth has no use for one.
         levels=MANDATORY_EVERYWHERE,
+        waivable_in_prod=False,
     ),
     resource_rule(
         "azure-storage-secure-transport",
@@ -142,6 +143,7 @@ RULES: tuple[Rule, ...] = (
         ),
         # Plinth's operators are granted Roles; without RBAC every identity is admin.
         levels=MANDATORY_EVERYWHERE,
+        waivable_in_prod=False,
     ),
     resource_rule(
         "aks-network-policy",

@@ -63,6 +63,9 @@ class Rule:
     policy: ResourceValidationPolicy | StackValidationPolicy
     levels: Levels
     tier_config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # False for the few rules whose violation in prod hands over a node, an account or
+    # the data itself: a prod environment may exempt one named workload, never waive them.
+    waivable_in_prod: bool = True
 
     @property
     def name(self) -> str:
@@ -84,12 +87,13 @@ def resource_rule(
     levels: Levels = ADVISORY_IN_DEV,
     config: Mapping[str, dict[str, Any]] | None = None,
     tier_config: Mapping[str, Mapping[str, Any]] | None = None,
+    waivable_in_prod: bool = True,
 ) -> Rule:
     """A rule that looks at one resource's inputs at a time."""
     policy = ResourceValidationPolicy(
         name, description, validate=validate, **_metadata(severity, remediation, levels, config)
     )
-    return Rule(policy, levels, dict(tier_config or {}))
+    return Rule(policy, levels, dict(tier_config or {}), waivable_in_prod)
 
 
 def stack_rule(
@@ -102,12 +106,13 @@ def stack_rule(
     levels: Levels = ADVISORY_IN_DEV,
     config: Mapping[str, dict[str, Any]] | None = None,
     tier_config: Mapping[str, Mapping[str, Any]] | None = None,
+    waivable_in_prod: bool = True,
 ) -> Rule:
     """A rule that looks at every resource of the stack at once."""
     policy = StackValidationPolicy(
         name, description, validate=validate, **_metadata(severity, remediation, levels, config)
     )
-    return Rule(policy, levels, dict(tier_config or {}))
+    return Rule(policy, levels, dict(tier_config or {}), waivable_in_prod)
 
 
 def _metadata(

@@ -274,6 +274,7 @@ RULES: tuple[Rule, ...] = (
                 "More type tokens to treat as stateful, beyond policies/stateful.py."
             )
         },
+        waivable_in_prod=False,
     ),
     stack_rule(
         "namespace-single-owner",

@@ -86,6 +86,19 @@ HOST_PATH_EXEMPTIONS: dict[str, Any] = {
 }
 
 
+def workload_identity(props: Mapping[str, Any], resource_name: str) -> tuple[str, str]:
+    """The (namespace, name) that `exemptWorkloads` entries are matched against."""
+    metadata = mapping(props.get("metadata"))
+    return str(metadata.get("namespace") or "default"), str(metadata.get("name") or resource_name)
+
+
+def exemption_matches(entry: Mapping[str, Any], namespace: str, name: str) -> bool:
+    """Whether one `exemptWorkloads` entry (namespace and name globs) covers a workload."""
+    return fnmatchcase(namespace, str(entry.get("namespace"))) and fnmatchcase(
+        name, str(entry.get("name"))
+    )
+
+
 def _exemptions(args: ResourceValidationArgs) -> list[Mapping[str, Any]]:
     """The `exemptWorkloads` entries of this rule's config that match this resource."""
     entries = [
@@ -93,15 +106,8 @@ def _exemptions(args: ResourceValidationArgs) -> list[Mapping[str, Any]]:
     ]
     if not entries:
         return []
-    metadata = mapping(args.props.get("metadata"))
-    namespace = str(metadata.get("namespace") or "default")
-    name = str(metadata.get("name") or args.name)
-    return [
-        entry
-        for entry in entries
-        if fnmatchcase(namespace, str(entry.get("namespace")))
-        and fnmatchcase(name, str(entry.get("name")))
-    ]
+    namespace, name = workload_identity(args.props, args.name)
+    return [entry for entry in entries if exemption_matches(entry, namespace, name)]
 
 
 def _unless_exempt(check: PodCheck) -> PodCheck:
@@ -112,7 +118,13 @@ def _unless_exempt(check: PodCheck) -> PodCheck:
 
 
 def _pss_rule(
-    name: str, description: str, check: PodCheck, *, severity: Severity, remediation: str
+    name: str,
+    description: str,
+    check: PodCheck,
+    *,
+    severity: Severity,
+    remediation: str,
+    waivable_in_prod: bool = True,
 ) -> Rule:
     return resource_rule(
         name,
@@ -122,6 +134,7 @@ def _pss_rule(
         remediation=remediation,
         levels=MANDATORY_EVERYWHERE,
         config={"exemptWorkloads": EXEMPT_WORKLOADS},
+        waivable_in_prod=waivable_in_prod,
     )
 
 
@@ -375,6 +388,7 @@ PSS_RULES: tuple[Rule, ...] = (
             "one capability a container needs instead; a system daemon that really needs "
             "the node goes in exemptWorkloads with a reason."
         ),
+        waivable_in_prod=False,
     ),
     _pss_rule(
         "pss-no-host-namespaces",
@@ -382,6 +396,7 @@ PSS_RULES: tuple[Rule, ...] = (
         _host_namespaces,
         severity=Severity.HIGH,
         remediation="Remove hostNetwork, hostPID and hostIPC; expose ports through a Service.",
+        waivable_in_prod=False,
     ),
     _pss_rule(
         "pss-no-host-ports",
@@ -402,6 +417,7 @@ PSS_RULES: tuple[Rule, ...] = (
         ),
         levels=MANDATORY_EVERYWHERE,
         config={"exemptWorkloads": HOST_PATH_EXEMPTIONS},
+        waivable_in_prod=False,
     ),
     _pss_rule(
         "pss-baseline-kernel-options",

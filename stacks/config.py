@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, Literal, get_args
 
 import pulumi
 from pulumi.runtime import config as pulumi_config
-from pydantic import Field, StringConstraints, ValidationError, model_validator
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from components.args import (
@@ -105,6 +106,39 @@ class ExistingCluster(FrozenModel):
     )
 
 
+# A reason is read by a reviewer in every report: it must be words, on one line, with
+# nothing a terminal or a renderer would hide or act on.
+REASON_MIN_WORDS = 3
+_WORD = re.compile(r"[^\W\d_]{2,}")
+HIDDEN_CHARACTER_CATEGORIES = ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")
+
+
+def reason_problem(reason: str) -> str | None:
+    """Why `reason` is not an acceptable waiver or exemption reason, or None when it is.
+
+    Surrounding whitespace is ignored (a YAML block scalar ends with a newline); inside,
+    control, format (zero-width, bidirectional), private-use and unassigned characters and
+    line separators are refused, and at least three words of two or more letters are needed.
+    """
+    text = reason.strip()
+    hidden = sorted({f"U+{ord(char):04X}" for char in text if _hidden(char)})
+    if hidden:
+        return (
+            f"contains invisible or control characters ({', '.join(hidden)}): write the "
+            "reason as plain text on one line"
+        )
+    if len(_WORD.findall(text)) < REASON_MIN_WORDS:
+        return (
+            f"has fewer than {REASON_MIN_WORDS} words of two or more letters: say why, and "
+            "until when, e.g. 'mirror pins digests; revisit by 2027-03'"
+        )
+    return None
+
+
+def _hidden(char: str) -> bool:
+    return unicodedata.category(char) in HIDDEN_CHARACTER_CATEGORIES
+
+
 class PolicyWaiver(FrozenModel):
     """A rule relaxed for this environment, with the reason a reviewer agreed to."""
 
@@ -112,19 +146,38 @@ class PolicyWaiver(FrozenModel):
         description="'advisory' still reports the rule without blocking; 'disabled' skips it."
     )
     reason: str = Field(
-        min_length=10, description="Why, and until when: printed in every check report."
+        min_length=10,
+        description=(
+            "Why, and until when: printed in every check report. At least three words, one "
+            "line, no control or invisible characters."
+        ),
     )
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_is_words(cls, reason: str) -> str:
+        problem = reason_problem(reason)
+        if problem:
+            raise ValueError(f"the reason {problem}")
+        return reason.strip()
 
 
 class PolicySettings(FrozenModel):
     """How the policy pack treats this environment, on top of its tier's config file."""
 
     waivers: dict[Annotated[str, StringConstraints(pattern=DNS_LABEL)], PolicyWaiver] = Field(
-        default_factory=dict, description="Rule name -> waiver; every waiver needs a reason."
+        default_factory=dict,
+        description=(
+            "Rule name -> waiver: the rule below its tier's level, with a reason. Printed in "
+            "every check report; refused in prod for the rules docs/threat-model.md lists."
+        ),
     )
     config: dict[Annotated[str, StringConstraints(pattern=DNS_LABEL)], dict[str, Any]] = Field(
         default_factory=dict,
-        description="Rule name -> config properties (see policies/README.md for each rule).",
+        description=(
+            "Rule name -> config properties (see policies/README.md for each rule); not "
+            "enforcementLevel: the tier sets levels and a waiver lowers one."
+        ),
     )
 
 
