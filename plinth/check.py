@@ -6,6 +6,10 @@ every resource of the plan and then to `AnalyzeStack` all of them, exactly the c
 CLI makes during `pulumi preview --policy-pack policies`. Verdicts (which rule, which
 resource, advisory or mandatory) are therefore the pack's, not a re-implementation's.
 
+Waivers and exemptions are never silent: a waived rule runs a second time at its tier's
+level without exemptions, and every finding the waiver lowers or hides is reported with
+its reason (`findings`).
+
 The servicer class is private API of pulumi-policy; tests/test_check.py pins the behaviour
 this module relies on, and pyproject.toml pins the version.
 
@@ -19,7 +23,8 @@ rendered, the review is refused rather than given on part of the plan.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,15 +40,21 @@ from plinth.helm import HelmUnavailableError
 from plinth.plan import plan_document, read_plan, write_plan
 from plinth.policy_config import (
     CONFIG_DIR,
+    Deviations,
+    Exemption,
     PolicyConfigError,
     PolicySetting,
+    Waiver,
+    find_deviations,
     layer_policy_configs,
     load_policy_config_file,
+    refuse_prod_waiver,
     resolve_policy_config,
 )
 from plinth.synth import program_entries
 from policies.framework import Rule
 from policies.registry import PACK_NAME, PACK_VERSION, RULES
+from policies.workloads import exemption_matches, workload_identity
 from stacks.config import ConfigError
 
 _LEVEL_NAMES = {
@@ -63,7 +74,13 @@ _SEVERITY_NAMES = {
 
 @dataclass(frozen=True, order=True)
 class Violation:
-    """One diagnostic of the pack: a rule broken by a resource (or by the stack)."""
+    """One diagnostic of the pack: a rule broken by a resource (or by the stack).
+
+    `level` is what the pack reports under the environment's config, or `waived` (the
+    rule is disabled by a waiver) or `exempt` (an exemption skips the workload) for a
+    finding only the tier's own settings report. `waived_by` is the reason of the waiver
+    or exemption that lowered or hid it.
+    """
 
     level: str
     rule: str
@@ -71,6 +88,7 @@ class Violation:
     resource_type: str
     message: str
     severity: str
+    waived_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,13 +100,28 @@ class CheckReport:
     config_source: str
     rules: tuple[Rule, ...]
     violations: tuple[Violation, ...]
-    waivers: Mapping[str, str] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    exemptions: tuple[Exemption, ...] = ()
     resources: int = 0
 
     @property
     def mandatory(self) -> tuple[Violation, ...]:
         """The violations that block `pulumi up`."""
         return tuple(v for v in self.violations if v.level == "mandatory")
+
+    def count(self, level: str) -> int:
+        """How many findings are at `level`."""
+        return sum(1 for v in self.violations if v.level == level)
+
+
+@dataclass(frozen=True)
+class EnvironmentPolicy:
+    """The policy config of one environment: the file the CLI gets, resolved and audited."""
+
+    config: dict[str, Any]
+    source: str
+    settings: dict[str, PolicySetting]
+    deviations: Deviations
 
 
 def check_environment(
@@ -98,8 +131,7 @@ def check_environment(
     root = project_root()
     environment = load_environment(root, name)
     # Bad policy config fails before anything runs or is written.
-    config, source = environment_policy_config(environment, policy_config)
-    settings = resolve_policy_config(config, source)
+    policy = environment_policy(environment, policy_config)
     if plan is None:
         try:
             entries = program_entries(root, environment)
@@ -110,18 +142,46 @@ def check_environment(
         write_plan(root / "out" / name, plan_document(name, entries))
     else:
         entries = read_plan(plan, name)
+    tier = environment.platform.tier
     return CheckReport(
         environment=name,
-        tier=environment.platform.tier,
-        config_source=source,
+        tier=tier,
+        config_source=policy.source,
         rules=RULES,
-        violations=tuple(run_pack(entries, settings)),
-        waivers={
-            rule: f"{waiver.enforcement_level}: {waiver.reason}"
-            for rule, waiver in sorted(environment.platform.policy.waivers.items())
-        },
+        violations=tuple(findings(entries, policy, tier)),
+        waivers=policy.deviations.waivers,
+        exemptions=policy.deviations.exemptions,
         resources=len(entries),
     )
+
+
+def environment_policy(environment: Environment, override: Path | None = None) -> EnvironmentPolicy:
+    """The environment's policy config, refused when it waives what it may not.
+
+    `override` (a `--policy-pack-config` file) replaces the config; it may lower only the
+    rules the environment waives, to no lower than the waiver says.
+    """
+    policy = environment.platform.policy
+    tier = environment.platform.tier
+    where = f"environments/{environment.path.name}"
+    known = {rule.name: rule for rule in RULES}
+    for key, names in (("waivers", policy.waivers), ("config", policy.config)):
+        for rule_name in sorted(set(names) - set(known)):
+            raise PolicyConfigError(
+                f"{where}: plinth:policy.{key}.{rule_name}: no such rule; the rules are "
+                f"listed in policies/README.md"
+            )
+    for rule_name in sorted(policy.waivers):
+        refuse_prod_waiver(known[rule_name], tier, f"{where}: plinth:policy.waivers.{rule_name}")
+    if override is not None:
+        config, source = load_policy_config_file(override), str(override)
+        locate = partial("{}: {}".format, override)
+    else:
+        config, source = _tier_and_environment_config(environment)
+        locate = partial("{}: plinth:policy.config.{}".format, where)
+    settings = resolve_policy_config(config, source)
+    deviations = find_deviations(settings, tier, policy.waivers, locate)
+    return EnvironmentPolicy(config, source, settings, deviations)
 
 
 def environment_policy_config(
@@ -130,19 +190,16 @@ def environment_policy_config(
     """The config file the CLI should get for `environment`, and where it came from.
 
     `override` (a `--policy-pack-config` file) replaces everything; otherwise it is the
-    tier's file in policies/config/ with the environment's `plinth:policy` on top.
+    tier's file in policies/config/ with the environment's `plinth:policy` on top. Either
+    way it is refused when it waives what the environment may not waive.
     """
-    if override is not None:
-        return load_policy_config_file(override), str(override)
+    policy = environment_policy(environment, override)
+    return policy.config, policy.source
+
+
+def _tier_and_environment_config(environment: Environment) -> tuple[dict[str, Any], str]:
     tier_file = CONFIG_DIR / f"{environment.platform.tier}.json"
     policy = environment.platform.policy
-    known = {rule.name for rule in RULES}
-    for key, names in (("waivers", policy.waivers), ("config", policy.config)):
-        for rule in sorted(set(names) - known):
-            raise PolicyConfigError(
-                f"environments/{environment.path.name}: plinth:policy.{key}.{rule}: no such "
-                f"rule; the rules are listed in policies/README.md"
-            )
     layered = layer_policy_configs(
         load_policy_config_file(tier_file),
         {rule: {"enforcementLevel": w.enforcement_level} for rule, w in policy.waivers.items()},
@@ -151,6 +208,60 @@ def environment_policy_config(
     layered = with_exemptions(layered, component_exemptions(environment.platform))
     relative = tier_file.relative_to(CONFIG_DIR.parent.parent)
     return layered, f"{relative} + environments/{environment.path.name} plinth:policy"
+
+
+def findings(
+    entries: Sequence[Mapping[str, Any]], policy: EnvironmentPolicy, tier: str
+) -> list[Violation]:
+    """What the pack reports under the environment's config, plus what its waivers and
+    exemptions hide: each waived rule runs again at the tier's own level and without
+    exemptions, and every finding the waiver lowered or hid carries its reason."""
+    found = run_pack(entries, policy.settings)
+    deviations = policy.deviations
+    affected = deviations.affected_rules()
+    if not affected:
+        return found
+    rules = tuple(rule for rule in RULES if rule.name in affected)
+    strict = run_pack(entries, _tier_settings(policy.settings, rules, tier), rules)
+    reasons = {waiver.rule: waiver.reason for waiver in deviations.waivers}
+    seen = {(v.rule, v.urn, v.message) for v in found}
+    tagged = [replace(v, waived_by=reasons.get(v.rule, "")) for v in found]
+    by_urn = {str(entry["urn"]): entry for entry in entries}
+    hidden = [
+        _hidden_finding(v, deviations, reasons, by_urn.get(v.urn))
+        for v in strict
+        if (v.rule, v.urn, v.message) not in seen
+    ]
+    return sorted(tagged + hidden, key=_report_order)
+
+
+def _tier_settings(
+    settings: Mapping[str, PolicySetting], rules: tuple[Rule, ...], tier: str
+) -> dict[str, PolicySetting]:
+    """The settings of `rules` at the tier's own level and with no exemption."""
+    strict = {}
+    for rule in rules:
+        properties = dict(settings[rule.name].properties)
+        if "exemptWorkloads" in properties:
+            properties["exemptWorkloads"] = []
+        strict[rule.name] = PolicySetting(rule.levels.of(tier).value, properties)
+    return strict
+
+
+def _hidden_finding(
+    violation: Violation,
+    deviations: Deviations,
+    reasons: Mapping[str, str],
+    entry: Mapping[str, Any] | None,
+) -> Violation:
+    """A finding the environment's config hides, with the reason of what hides it."""
+    if entry is not None:
+        namespace, name = workload_identity(entry.get("inputs") or {}, str(entry["name"]))
+        for exemption in deviations.exemptions:
+            entry_match = {"namespace": exemption.namespace, "name": exemption.name}
+            if exemption.rule == violation.rule and exemption_matches(entry_match, namespace, name):
+                return replace(violation, level="exempt", waived_by=exemption.reason)
+    return replace(violation, level="waived", waived_by=reasons.get(violation.rule, ""))
 
 
 class Analyzer(Protocol):
@@ -196,8 +307,12 @@ def run_pack(
     return sorted(set(violations), key=_report_order)
 
 
+_LEVEL_ORDER = ("mandatory", "remediate", "advisory", "waived", "exempt")
+
+
 def _report_order(violation: Violation) -> tuple[int, str, str, str]:
-    return (violation.level != "mandatory", violation.rule, violation.urn, violation.message)
+    rank = _LEVEL_ORDER.index(violation.level) if violation.level in _LEVEL_ORDER else 0
+    return (rank, violation.rule, violation.urn, violation.message)
 
 
 def _configure_request(

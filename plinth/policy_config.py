@@ -10,13 +10,18 @@ exactly what `pulumi preview --policy-pack policies --policy-pack-config FILE` w
 The file of each tier is generated from the rules (`python -m plinth.policy_config`
 rewrites `policies/config/<tier>.json`); an environment's `plinth:policy` waivers are
 applied on top of it (`plinth policy-config ENV` prints the result for the CLI).
+
+`find_deviations` then audits the resolved config against the tier: every level below
+the tier's must be a declared waiver, every exemption carries a reason of real words, a
+wildcard exemption counts as a waiver, and prod waives no rule that is not waivable there
+(docs/threat-model.md). What it finds is what the reports list.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +30,7 @@ import jsonschema
 
 from policies.framework import TIERS, Rule
 from policies.registry import RULES, tier_policy_config
-from stacks.config import ConfigError
+from stacks.config import ConfigError, PolicyWaiver, reason_problem
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
@@ -122,6 +127,132 @@ def _validate(rule: Rule, properties: Mapping[str, Any], source: str) -> None:
             f"{source}: {rule.name}{'.' + where if where else ''}: {error.message}; "
             f"see the rule's config schema in policies/README.md"
         )
+
+
+# Ranks of enforcement levels: a rule below its tier's rank is waived. `remediate` fixes
+# the resource or, for a rule without a remediation, blocks like `mandatory`.
+LEVEL_RANK = {"disabled": 0, "advisory": 1, "mandatory": 2, "remediate": 2}
+GLOB_CHARACTERS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A rule running below its tier's level in one environment, and the reason why."""
+
+    rule: str
+    tier_level: str
+    level: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """A workload one rule skips (an `exemptWorkloads` entry), and the reason why.
+
+    A namespace or name with a glob character exempts more than one named workload, so it
+    is a waiver of the rule for every workload it matches, and treated as one.
+    """
+
+    rule: str
+    namespace: str
+    name: str
+    reason: str
+
+    @property
+    def wildcard(self) -> bool:
+        """Whether it matches more than one named workload."""
+        return bool(GLOB_CHARACTERS & set(self.namespace + self.name))
+
+
+@dataclass(frozen=True)
+class Deviations:
+    """Everything in an environment's resolved policy config that lets a finding through."""
+
+    waivers: tuple[Waiver, ...]
+    exemptions: tuple[Exemption, ...]
+
+    def affected_rules(self) -> set[str]:
+        """Rules whose findings the waivers and exemptions lower or hide."""
+        return {w.rule for w in self.waivers} | {e.rule for e in self.exemptions}
+
+
+def find_deviations(
+    settings: Mapping[str, PolicySetting],
+    tier: str,
+    declared: Mapping[str, PolicyWaiver],
+    locate: Callable[[str], str],
+    rules: tuple[Rule, ...] = RULES,
+) -> Deviations:
+    """The waivers and exemptions in `settings` (a resolved config) against `tier`'s levels.
+
+    `declared` are the environment's waivers, with their reasons; a level lowered anywhere
+    else (a rule's config, a `--policy-config` file, `all`) is an error, as is a reason
+    that is not words, or any waiver in prod of a rule that is not waivable in prod.
+    `locate("rule.key")` says where in the config a key is written, for error messages.
+    """
+    waivers: list[Waiver] = []
+    exemptions: list[Exemption] = []
+    for rule in sorted(rules, key=lambda r: r.name):
+        setting = settings[rule.name]
+        waiver = _lowered(rule, setting.enforcement_level, tier, declared.get(rule.name), locate)
+        if waiver is not None:
+            waivers.append(waiver)
+        exemptions += _exemptions(rule, setting.properties, tier, locate)
+    return Deviations(tuple(waivers), tuple(exemptions))
+
+
+def _lowered(
+    rule: Rule,
+    level: str,
+    tier: str,
+    declared: PolicyWaiver | None,
+    locate: Callable[[str], str],
+) -> Waiver | None:
+    tier_level = rule.levels.of(tier).value
+    if LEVEL_RANK[level] >= LEVEL_RANK[tier_level]:
+        return None
+    where = locate(f"{rule.name}.enforcementLevel")
+    if declared is None:
+        raise PolicyConfigError(
+            f"{where}: {level!r} is below the {tier} tier's {tier_level!r} and no waiver "
+            f"declares it: remove it, or declare plinth:policy.waivers.{rule.name} "
+            "(enforcement_level and a reason) in the environment file"
+        )
+    if LEVEL_RANK[level] < LEVEL_RANK[declared.enforcement_level]:
+        raise PolicyConfigError(
+            f"{where}: {level!r} is below the {declared.enforcement_level!r} its waiver "
+            f"declares: raise it, or change plinth:policy.waivers.{rule.name}"
+        )
+    refuse_prod_waiver(rule, tier, where)
+    return Waiver(rule.name, tier_level, level, declared.reason)
+
+
+def refuse_prod_waiver(rule: Rule, tier: str, where: str) -> None:
+    """A one-line error when `rule` may not be waived in `tier`."""
+    if tier == "prod" and not rule.waivable_in_prod:
+        raise PolicyConfigError(
+            f"{where}: {rule.name} can never be waived in prod (docs/threat-model.md): fix "
+            "what it reports, or exempt one named workload (namespace and name, no "
+            "wildcards) where the rule takes exemptWorkloads"
+        )
+
+
+def _exemptions(
+    rule: Rule, properties: Mapping[str, Any], tier: str, locate: Callable[[str], str]
+) -> list[Exemption]:
+    found = []
+    for index, entry in enumerate(properties.get("exemptWorkloads") or ()):
+        where = locate(f"{rule.name}.exemptWorkloads[{index}]")
+        exemption = Exemption(
+            rule.name, str(entry["namespace"]), str(entry["name"]), str(entry["reason"]).strip()
+        )
+        problem = reason_problem(exemption.reason)
+        if problem:
+            raise PolicyConfigError(f"{where}.reason: the reason {problem}")
+        if exemption.wildcard:
+            refuse_prod_waiver(rule, tier, where)
+        found.append(exemption)
+    return found
 
 
 def layer_policy_configs(*configs: Mapping[str, Any]) -> dict[str, Any]:

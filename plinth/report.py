@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from plinth.check import CheckReport, Violation
 from plinth.engine import split_urn
+from plinth.policy_config import Exemption
 from policies.registry import PACK_NAME, PACK_VERSION
+from stacks.config import HIDDEN_CHARACTER_CATEGORIES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -28,9 +32,70 @@ def resource_label(urn: str) -> str:
     return f"{qualified_type.rsplit('$', 1)[-1].rsplit(':', 1)[-1]} {name}"
 
 
+def escape_controls(text: str) -> str:
+    """`text` with every control, invisible or line-separating character as a visible
+    escape (`\\n`, `\\x1b`, `\\u200b`): text from configuration (names, reasons, values
+    quoted in messages) must not forge a line of the report or recolour the terminal."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in HIDDEN_CHARACTER_CATEGORIES
+        else char
+        for char in text
+    )
+
+
 def _summary(report: CheckReport) -> str:
-    advisory = len(report.violations) - len(report.mandatory)
-    return f"{len(report.mandatory)} mandatory, {advisory} advisory"
+    counts = [f"{report.count('mandatory')} mandatory", f"{report.count('advisory')} advisory"]
+    counts += [
+        f"{report.count(level)} {level}" for level in ("waived", "exempt") if report.count(level)
+    ]
+    return ", ".join(counts)
+
+
+@dataclass(frozen=True)
+class _Deviation:
+    """One waiver or exemption as the reports print it."""
+
+    kind: str  # "waived" or "exempt"
+    rule: str
+    workload: str  # namespace/name of an exemption, else empty
+    note: str
+    reason: str
+
+
+def _deviations(report: CheckReport) -> list[_Deviation]:
+    """Every waiver and exemption of the report, waivers first."""
+    found = [
+        _Deviation(
+            "waived", w.rule, "", f"{w.tier_level} -> {w.level} in tier {report.tier}", w.reason
+        )
+        for w in report.waivers
+    ]
+    for wildcard in (True, False):
+        found += [
+            _Deviation(
+                "waived" if wildcard else "exempt",
+                e.rule,
+                f"{e.namespace}/{e.name}",
+                "wildcard exemption" if wildcard else "",
+                e.reason,
+            )
+            for e in report.exemptions
+            if e.wildcard == wildcard
+        ]
+    return found
+
+
+def _table_line(deviation: _Deviation) -> str:
+    workload = f" for {deviation.workload}" if deviation.workload else ""
+    note = f" ({deviation.note})" if deviation.note else ""
+    return f"{deviation.kind} {deviation.rule}{workload}{note}: {deviation.reason}"
+
+
+def _markdown_item(deviation: _Deviation) -> str:
+    workload = f" for {_code(deviation.workload, in_table=False)}" if deviation.workload else ""
+    note = f" ({deviation.note})" if deviation.note else ""
+    return f"- {_code(deviation.rule, in_table=False)}{workload}{note}: {_text(deviation.reason)}"
 
 
 def render_table(report: CheckReport) -> str:
@@ -39,52 +104,68 @@ def render_table(report: CheckReport) -> str:
         f"plinth check {report.environment} (tier {report.tier}): {report.resources} resources, "
         f"{len(report.rules)} rules; config: {report.config_source}"
     ]
-    rows = [
-        (v.level, v.rule, resource_label(v.urn), v.message.replace("\n", " "))
-        for v in report.violations
-    ]
-    if rows:
-        widths = [
-            max(len(row[i]) for row in [("LEVEL", "RULE", "RESOURCE", ""), *rows]) for i in range(3)
+    if report.violations:
+        rows = [
+            [escape_controls(cell) for cell in (v.level, v.rule, resource_label(v.urn), v.message)]
+            for v in report.violations
         ]
-        for row in [("LEVEL", "RULE", "RESOURCE", "MESSAGE"), *rows]:
-            lines.append(
-                "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3]
-            )
-    lines += [f"waived {rule}: {text}" for rule, text in report.waivers.items()]
+        rows.insert(0, ["LEVEL", "RULE", "RESOURCE", "MESSAGE"])
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines += [
+            "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3]
+            for row in rows
+        ]
+    lines += [_table_line(deviation) for deviation in _deviations(report)]
     lines.append(f"result: {_summary(report)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(escape_controls(line) for line in lines) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>")
+# Characters Markdown would act on inside a table cell or list item: emphasis, code,
+# links and images, HTML and entities, strikethrough, the cell separator, the escape.
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*_\[\]<>&~|!])")
+
+
+def _text(text: str) -> str:
+    """Plain text as one Markdown table cell or list item, shown literally."""
+    return escape_controls(_MARKDOWN_ACTIVE.sub(r"\\\1", text))
+
+
+def _code(text: str, *, in_table: bool = True) -> str:
+    """A code span holding `text` literally, whatever backticks and pipes it contains."""
+    shown = escape_controls(text)
+    if in_table:
+        shown = shown.replace("|", "\\|")  # GFM splits cells before reading code spans
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", shown)), default=0) + 1)
+    padding = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{fence}{padding}{shown}{padding}{fence}"
 
 
 def render_markdown(report: CheckReport) -> str:
     """A pull-request comment."""
     verdict = "blocked" if report.mandatory else "passes"
     lines = [
-        f"### plinth check `{report.environment}` (tier {report.tier}): {verdict}",
+        f"### plinth check {_code(report.environment, in_table=False)} (tier {report.tier}): "
+        f"{verdict}",
         "",
         f"{report.resources} resources, {len(report.rules)} rules, {_summary(report)}. "
-        f"Config: `{report.config_source}`.",
+        f"Config: {_code(report.config_source, in_table=False)}.",
         "",
     ]
     if report.violations:
         lines += [
-            "| level | rule | severity | resource | message |",
-            "| --- | --- | --- | --- | --- |",
+            "| level | rule | severity | resource | message | waived because |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         lines += [
-            f"| {v.level} | `{v.rule}` | {v.severity} | `{_cell(resource_label(v.urn))}` "
-            f"| {_cell(v.message)} |"
+            f"| {v.level} | {_code(v.rule)} | {v.severity} | {_code(resource_label(v.urn))} "
+            f"| {_text(v.message)} | {_text(v.waived_by)} |"
             for v in report.violations
         ]
         lines.append("")
-    if report.waivers:
-        lines += ["Waivers:", ""]
-        lines += [f"- `{rule}`: {_cell(text)}" for rule, text in report.waivers.items()]
-        lines.append("")
+    for title, verb in (("Waivers", "waived"), ("Exemptions", "exempt")):
+        items = [_markdown_item(d) for d in _deviations(report) if d.kind == verb]
+        if items:
+            lines += [f"{title}:", "", *items, ""]
     return "\n".join(lines)
 
 
@@ -97,13 +178,17 @@ def render_json(report: CheckReport) -> str:
         "resources": report.resources,
         "rules": [rule.name for rule in report.rules],
         "summary": {
-            "mandatory": len(report.mandatory),
-            "advisory": len(report.violations) - len(report.mandatory),
+            level: report.count(level) for level in ("mandatory", "advisory", "waived", "exempt")
         },
         "violations": [asdict(v) for v in report.violations],
-        "waivers": dict(report.waivers),
+        "waivers": [asdict(w) for w in report.waivers],
+        "exemptions": [_exemption_document(e) for e in report.exemptions],
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _exemption_document(exemption: Exemption) -> dict[str, Any]:
+    return {**asdict(exemption), "wildcard": exemption.wildcard}
 
 
 def render_sarif(report: CheckReport) -> str:
@@ -129,6 +214,7 @@ def render_sarif(report: CheckReport) -> str:
                     "tier-levels": {
                         tier: rule.levels.of(tier).value for tier in ("dev", "staging", "prod")
                     },
+                    "waivable-in-prod": rule.waivable_in_prod,
                 },
             }
             for rule in rules
@@ -138,6 +224,11 @@ def render_sarif(report: CheckReport) -> str:
         "tool": {"driver": driver},
         "automationDetails": {"id": f"plinth-check/{report.environment}/"},
         "results": [_sarif_result(report, v, index) for v in report.violations],
+        # Waivers and exemptions that hide nothing today are still part of the verdict.
+        "properties": {
+            "waivers": [asdict(w) for w in report.waivers],
+            "exemptions": [_exemption_document(e) for e in report.exemptions],
+        },
     }
     document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
@@ -159,14 +250,28 @@ def _sarif_result(
     ).hexdigest()
     result: dict[str, Any] = {
         "ruleId": violation.rule,
-        "level": "error" if violation.level == "mandatory" else "warning",
+        "level": _sarif_level(report, violation),
         "message": {"text": f"{resource_label(violation.urn)}: {violation.message}"},
         "locations": [location],
         "partialFingerprints": {"plinthViolation/v1": fingerprint},
     }
     if violation.rule in index:
         result["ruleIndex"] = index[violation.rule]
+    if violation.waived_by:
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": violation.waived_by}
+        ]
     return result
+
+
+def _sarif_level(report: CheckReport, violation: Violation) -> str:
+    """error for a blocking finding; a waived or exempt one keeps its tier's level."""
+    level = violation.level
+    if level in ("waived", "exempt"):
+        rules = {rule.name: rule for rule in report.rules}
+        rule = rules.get(violation.rule)
+        level = rule.levels.of(report.tier).value if rule else "advisory"
+    return "error" if level == "mandatory" else "warning"
 
 
 RENDERERS: dict[str, Callable[[CheckReport], str]] = {
