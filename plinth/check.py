@@ -37,7 +37,7 @@ from plinth.engine import provider_urn
 from plinth.environments import Environment, load_environment, project_root
 from plinth.exemptions import component_exemptions, with_exemptions
 from plinth.helm import HelmUnavailableError
-from plinth.plan import plan_document, read_plan, write_plan
+from plinth.plan import plan_document, plan_inputs, read_plan, write_plan
 from plinth.policy_config import (
     CONFIG_DIR,
     Deviations,
@@ -132,6 +132,7 @@ def check_environment(
     environment = load_environment(root, name)
     # Bad policy config fails before anything runs or is written.
     policy = environment_policy(environment, policy_config)
+    inputs = plan_inputs(root, environment.path)
     if plan is None:
         try:
             entries = program_entries(root, environment)
@@ -139,9 +140,9 @@ def check_environment(
             raise ConfigError(
                 f"review incomplete, refusing it: the charts' objects cannot be rendered ({error})"
             ) from None
-        write_plan(root / "out" / name, plan_document(name, entries))
+        write_plan(root / "out" / name, plan_document(name, entries, inputs))
     else:
-        entries = read_plan(plan, name)
+        entries = read_plan(plan, name, inputs)
     tier = environment.platform.tier
     return CheckReport(
         environment=name,

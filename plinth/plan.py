@@ -9,6 +9,7 @@ built beside the target and swapped in at the end: a failed run leaves the last 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -25,26 +26,79 @@ except ImportError:  # pragma: no cover (PyYAML built without libyaml)
     from yaml import SafeDumper  # type: ignore[assignment]
 
 from plinth.cache import derived
+from plinth.chart_sources import resolve_source
 from plinth.engine import kubernetes_objects
+from plinth.upstream import upstream_dir
 from stacks.config import ConfigError
 
 PLAN_VERSION = 1
 HEAD_KEYS = ("apiVersion", "kind", "metadata")
 LARGE_OBJECT_BYTES = 64 * 1024
+# What a plan is synthesized from, besides the environment file: the project's code and
+# the upstream data charts are rendered from. Hashing ~100 small files costs milliseconds.
+SOURCE_DIRS = ("plinth", "stacks", "components", "addons", "policies")
+SOURCE_FILES = ("pyproject.toml", "Pulumi.yaml")
 
 
 def plan_document(
-    environment: str, entries: Sequence[Mapping[str, Any]], *, incomplete: str | None = None
+    environment: str,
+    entries: Sequence[Mapping[str, Any]],
+    inputs: Mapping[str, str] | None = None,
+    *,
+    incomplete: str | None = None,
 ) -> dict[str, Any]:
-    """The plan as written to plan.json; `incomplete` says what it lacks, if anything."""
-    document = {
+    """The plan as written to plan.json: the resources, a digest of them, the fingerprint
+    of the `inputs` they were synthesized from (see `plan_inputs`), and `incomplete`:
+    what the plan lacks, if anything."""
+    resources = list(entries)
+    document: dict[str, Any] = {
         "plan_version": PLAN_VERSION,
         "environment": environment,
-        "resources": list(entries),
+        "inputs": dict(sorted((inputs or {}).items())),
+        "resources_sha256": resources_digest(resources),
+        "resources": resources,
     }
     if incomplete:
         document["incomplete"] = incomplete
     return document
+
+
+def plan_inputs(root: Path, environment_file: Path) -> dict[str, str]:
+    """sha256 of what a plan of `environment_file` is synthesized from, in `root`.
+
+    The code is hashed from the files themselves, not `git rev-parse`: the work tree may
+    hold uncommitted changes. Upstream data is $PLINTH_UPSTREAM_DIR (default
+    ../shared/upstream), identified by its MANIFEST.yaml, which lists every file's sha256;
+    charts come from the source PLINTH_CHARTS chooses (its kind is recorded; the chart
+    versions are pinned in the code).
+    """
+    manifest = upstream_dir(root) / "MANIFEST.yaml"
+    return {
+        "chart_source": resolve_source(root).kind,
+        "environment_file": hashlib.sha256(environment_file.read_bytes()).hexdigest(),
+        "source": _source_digest(root),
+        "upstream_manifest": (
+            hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else "absent"
+        ),
+    }
+
+
+def _source_digest(root: Path) -> str:
+    paths = [root / name for name in SOURCE_FILES if (root / name).is_file()]
+    for directory in SOURCE_DIRS:
+        paths += (root / directory).rglob("*.py")
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        relative = path.relative_to(root).as_posix()
+        content = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest.update(f"{relative}\0{content}\n".encode())
+    return digest.hexdigest()
+
+
+def resources_digest(resources: Sequence[Mapping[str, Any]]) -> str:
+    """sha256 of the resources in a canonical JSON form (keys sorted, no whitespace)."""
+    canonical = json.dumps(list(resources), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def write_plan(out_dir: Path, document: Mapping[str, Any]) -> None:
@@ -65,22 +119,58 @@ def write_plan(out_dir: Path, document: Mapping[str, Any]) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def read_plan(path: Path, environment: str) -> list[dict[str, Any]]:
-    """The entries of a plan.json that `plinth synth` wrote for `environment`."""
+def read_plan(
+    path: Path, environment: str, inputs: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The entries of a plan.json that `plinth synth` wrote for `environment`.
+
+    With `inputs` (`plan_inputs` now), the plan must be one synthesized from exactly those
+    inputs, with its resources unchanged since: a stale, edited or empty plan is refused.
+    """
+    rerun = f"run plinth synth {environment}"
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the plan ({error}); run plinth synth") from None
+        raise ConfigError(f"{path}: cannot read the plan ({error}); {rerun}") from None
     if not isinstance(document, dict) or document.get("environment") != environment:
-        raise ConfigError(
-            f"{path}: not a plan of environment {environment!r}; run plinth synth {environment}"
-        )
+        raise ConfigError(f"{path}: not a plan of environment {environment!r}; {rerun}")
     if document.get("incomplete"):
         raise ConfigError(
             f"{path}: an incomplete plan ({document['incomplete']}); a review of it would miss "
             f"objects: run plinth synth {environment} where the Helm engine installs"
         )
-    return list(document.get("resources") or [])
+    resources = document.get("resources")
+    if not isinstance(resources, list):
+        raise ConfigError(f"{path}: the plan has no resources list; {rerun}")
+    if inputs is not None:
+        _verify(path, document, resources, inputs, rerun)
+    return resources
+
+
+def _verify(
+    path: Path,
+    document: Mapping[str, Any],
+    resources: list[Any],
+    inputs: Mapping[str, str],
+    rerun: str,
+) -> None:
+    recorded = document.get("inputs")
+    if not isinstance(recorded, Mapping) or not recorded:
+        raise ConfigError(f"{path}: the plan records no input fingerprint; re-{rerun}")
+    changed = sorted(
+        key for key in set(inputs) | set(recorded) if inputs.get(key) != recorded.get(key)
+    )
+    if changed:
+        raise ConfigError(
+            f"{path}: stale plan: {', '.join(changed)} changed since it was synthesized; re-{rerun}"
+        )
+    if not resources:
+        raise ConfigError(f"{path}: the plan has no resources; re-{rerun}")
+    if document.get("resources_sha256") != resources_digest(resources):
+        raise ConfigError(
+            f"{path}: the plan's resources do not match its resources_sha256 (edited "
+            f"after synthesis); re-{rerun}"
+        )
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:

@@ -12,7 +12,7 @@ from plinth.chart_sources import resolve_source
 from plinth.engine import run_program
 from plinth.environments import Environment, load_environment, project_root
 from plinth.helm import HelmUnavailableError
-from plinth.plan import plan_document, write_plan
+from plinth.plan import plan_document, plan_inputs, write_plan
 from plinth.rendering import expand_plan
 
 
@@ -46,5 +46,6 @@ def synthesize(environment: str, out: Path | None = None) -> tuple[Path, list[di
         print(f"plinth: warning: {incomplete}", file=sys.stderr)
         entries = run_program(root, loaded)
     out_dir = out if out is not None else root / "out" / environment
-    write_plan(out_dir, plan_document(environment, entries, incomplete=incomplete))
+    inputs = plan_inputs(root, loaded.path)
+    write_plan(out_dir, plan_document(environment, entries, inputs, incomplete=incomplete))
     return out_dir, entries
