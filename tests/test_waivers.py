@@ -156,6 +156,14 @@ def test_rules_never_waived_in_prod_refuse_a_waiver_there(tmp_path: Path, rule: 
     )
 
 
+def test_the_never_waived_set_is_the_documented_one() -> None:
+    threat_model = (ROOT / "docs" / "threat-model.md").read_text()
+    for rule in NEVER_WAIVED_IN_PROD:
+        assert f"`{rule}`" in threat_model, rule
+    # Each is a baseline guarantee: mandatory in prod.
+    assert all(rule.levels.prod.value == "mandatory" for rule in RULES if not rule.waivable_in_prod)
+
+
 def test_the_same_waiver_is_allowed_below_prod(tmp_path: Path) -> None:
     env = environment(tmp_path, "staging", waivers={"pss-no-privileged": waiver()})
     [only] = environment_policy(env).deviations.waivers
