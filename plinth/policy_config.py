@@ -240,6 +240,9 @@ def refuse_prod_waiver(rule: Rule, tier: str, where: str) -> None:
 def _exemptions(
     rule: Rule, properties: Mapping[str, Any], tier: str, locate: Callable[[str], str]
 ) -> list[Exemption]:
+    schema = rule.policy.config_schema
+    if schema is None or "exemptWorkloads" not in schema.properties:
+        return []  # the rule takes no exemptions: the key is ignored, as the CLI does
     found = []
     for index, entry in enumerate(properties.get("exemptWorkloads") or ()):
         where = locate(f"{rule.name}.exemptWorkloads[{index}]")

@@ -197,6 +197,11 @@ def test_a_wildcard_exemption_is_a_waiver_refused_in_prod(
     )
 
 
+def test_exemptions_count_only_where_the_rule_takes_them(tmp_path: Path) -> None:
+    config = {"s3-bucket-encrypted": {"exemptWorkloads": [{"name": "*"}]}}
+    assert environment_policy(environment(tmp_path, config=config)).deviations.exemptions == ()
+
+
 def test_a_named_exemption_is_allowed_in_prod_and_kept_with_its_reason(tmp_path: Path) -> None:
     config = {
         "pss-host-path-volumes": {
