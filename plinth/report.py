@@ -10,16 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from plinth.check import CheckReport, Violation
 from plinth.engine import split_urn
-from plinth.policy_config import Exemption
+from plinth.policy_config import Exemption, escape_controls
 from policies.registry import PACK_NAME, PACK_VERSION
-from stacks.config import HIDDEN_CHARACTER_CATEGORIES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -30,18 +28,6 @@ def resource_label(urn: str) -> str:
         return "(stack)"
     _, _, qualified_type, name = split_urn(urn)
     return f"{qualified_type.rsplit('$', 1)[-1].rsplit(':', 1)[-1]} {name}"
-
-
-def escape_controls(text: str) -> str:
-    """`text` with every control, invisible or line-separating character as a visible
-    escape (`\\n`, `\\x1b`, `\\u200b`): text from configuration (names, reasons, values
-    quoted in messages) must not forge a line of the report or recolour the terminal."""
-    return "".join(
-        char.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(char) in HIDDEN_CHARACTER_CATEGORIES
-        else char
-        for char in text
-    )
 
 
 def _summary(report: CheckReport) -> str:

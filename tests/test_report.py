@@ -9,18 +9,34 @@ parser with GFM tables); JSON and SARIF carry them exactly, encoded by the JSON 
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from plinth.check import CheckReport, Violation
-from plinth.policy_config import Exemption, Waiver
+from plinth.policy_config import (
+    Exemption,
+    PolicyConfigError,
+    Waiver,
+    escape_controls,
+    load_policy_config_file,
+    resolve_policy_config,
+)
 from plinth.report import render_json, render_markdown, render_sarif, render_table
 from policies.registry import RULES
 from tests.test_cli import local_config, run_plinth, write_environment
+
+# What a report must never print raw: control, format (zero-width, bidirectional),
+# private-use, surrogate and unassigned characters, line and paragraph separators.
+HiddenCategory = Literal["Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"]
+HIDDEN_CATEGORIES: tuple[HiddenCategory, ...] = ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")
 
 HOSTILE = (
     "mirror pins digests\n result: 0 mandatory \x1b[32m| `tick` <!-- *bold* "
@@ -63,6 +79,27 @@ def hostile_report() -> CheckReport:
         ),
         resources=3,
     )
+
+
+@given(st.text())
+def test_escaped_text_holds_no_control_or_invisible_character(text: str) -> None:
+    shown = escape_controls(text)
+    assert not [char for char in shown if unicodedata.category(char) in HIDDEN_CATEGORIES]
+    assert shown.count("\\") >= text.count("\\")  # escapes only add
+
+
+@given(st.text(st.characters(exclude_categories=HIDDEN_CATEGORIES)))
+def test_visible_text_is_printed_unchanged(text: str) -> None:
+    assert escape_controls(text) == text
+
+
+def test_a_policy_config_file_error_quotes_its_keys_escaped(tmp_path: Path) -> None:
+    config_file = tmp_path / "policy.json"
+    config_file.write_text(json.dumps({"pss-no-privileged\n result: 0 mandatory": "strict"}))
+    with pytest.raises(PolicyConfigError) as error:
+        resolve_policy_config(load_policy_config_file(config_file), str(config_file))
+    assert "\n" not in str(error.value)
+    assert "pss-no-privileged\\n result: 0 mandatory" in str(error.value)
 
 
 def test_the_table_shows_hostile_text_escaped_on_its_own_line() -> None:
