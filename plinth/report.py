@@ -1,8 +1,11 @@
 """Check reports: a terminal table, Markdown for pull requests, JSON, and SARIF 2.1.0.
 
 All four are rendered from one `CheckReport` and list the same violations in the same
-order (mandatory first, then by rule and resource), so a reviewer reading the PR comment
-and a code-scanning alert see the same thing.
+order (mandatory first, then by rule and resource) and every waiver and exemption with
+its reason, so a reviewer reading the PR comment and a code-scanning alert see the same
+thing. Text that can come from configuration (names, reasons, values quoted in messages)
+is printed escaped: the table and Markdown show control and invisible characters as
+escapes and Markdown-active characters literally; JSON and SARIF rely on the encoder.
 """
 
 from __future__ import annotations
