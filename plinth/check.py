@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import EnforcementLevel, Policy
+from pulumi_policy import EnforcementLevel, Policy, StackValidationPolicy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from plinth.engine import provider_urn
@@ -223,7 +223,8 @@ def findings(
     if not affected:
         return found
     rules = tuple(rule for rule in RULES if rule.name in affected)
-    strict = run_pack(entries, _tier_settings(policy.settings, rules, tier), rules)
+    subjects = _strict_subjects(entries, deviations, rules)
+    strict = run_pack(subjects, _tier_settings(policy.settings, rules, tier), rules)
     reasons = {waiver.rule: waiver.reason for waiver in deviations.waivers}
     seen = {(v.rule, v.urn, v.message) for v in found}
     tagged = [replace(v, waived_by=reasons.get(v.rule, "")) for v in found]
@@ -234,6 +235,32 @@ def findings(
         if (v.rule, v.urn, v.message) not in seen
     ]
     return sorted(tagged + hidden, key=_report_order)
+
+
+def _strict_subjects(
+    entries: Sequence[Mapping[str, Any]], deviations: Deviations, rules: tuple[Rule, ...]
+) -> Sequence[Mapping[str, Any]]:
+    """What the strict run must analyze: every entry when a level is waived or a stack rule
+    is affected; otherwise only the workloads an exemption names (and their providers),
+    since a resource rule judges one resource at a time. Analyzing a plan of chart objects
+    costs seconds; the GPU agents' exemptions are in every GPU environment."""
+    if deviations.waivers or any(isinstance(r.policy, StackValidationPolicy) for r in rules):
+        return entries
+    exempted = [entry for entry in entries if _exemptions_of(entry, deviations.exemptions)]
+    providers = {provider_urn(str(entry.get("provider") or "")) for entry in exempted}
+    return [entry for entry in entries if entry in exempted or entry["urn"] in providers]
+
+
+def _exemptions_of(entry: Mapping[str, Any], exemptions: Sequence[Exemption]) -> list[Exemption]:
+    """The exemptions that name the workload of plan `entry`."""
+    namespace, name = workload_identity(entry.get("inputs") or {}, str(entry["name"]))
+    return [
+        exemption
+        for exemption in exemptions
+        if exemption_matches(
+            {"namespace": exemption.namespace, "name": exemption.name}, namespace, name
+        )
+    ]
 
 
 def _tier_settings(
@@ -257,10 +284,8 @@ def _hidden_finding(
 ) -> Violation:
     """A finding the environment's config hides, with the reason of what hides it."""
     if entry is not None:
-        namespace, name = workload_identity(entry.get("inputs") or {}, str(entry["name"]))
-        for exemption in deviations.exemptions:
-            entry_match = {"namespace": exemption.namespace, "name": exemption.name}
-            if exemption.rule == violation.rule and exemption_matches(entry_match, namespace, name):
+        for exemption in _exemptions_of(entry, deviations.exemptions):
+            if exemption.rule == violation.rule:
                 return replace(violation, level="exempt", waived_by=exemption.reason)
     return replace(violation, level="waived", waived_by=reasons.get(violation.rule, ""))
 
