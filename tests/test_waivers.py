@@ -11,12 +11,15 @@ case changes one thing.
 
 from __future__ import annotations
 
+import html
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from markdown_it import MarkdownIt
 
 from plinth.check import (
     CheckReport,
@@ -26,6 +29,7 @@ from plinth.check import (
     findings,
 )
 from plinth.environments import Environment, load_environment
+from plinth.exemptions import component_exemptions
 from plinth.policy_config import PolicyConfigError
 from plinth.report import RENDERERS, render_json, render_sarif, render_table
 from policies.registry import RULES
@@ -41,9 +45,13 @@ ROOT_USER = changed("securityContext.runAsUser", 0)
 
 
 def environment(tmp_path: Path, tier: str = "dev", **policy: Any) -> Environment:
-    """The local environment at `tier`, with `plinth:policy` set to `policy`."""
+    """The local environment at `tier`, with `plinth:policy` set to `policy`.
+
+    Without GPU enablement: its agents' own exemptions are tested with the component, and
+    here every exemption is one the test declares."""
     config = local_config()
     config["plinth:tier"] = tier
+    config["plinth:gpu"] = {"enabled": False}
     if tier == "prod":
         config["plinth:spark_operator"] = {"example": False}
         config["plinth:training_operator"] = {"example": False}
@@ -300,10 +308,35 @@ def test_every_format_prints_every_waiver_and_exemption_with_its_reason(
         },
     )
     policy = environment_policy(env)
-    rendered = RENDERERS[report_format](report_of(policy, "staging", device_plugin()))
+    report = report_of(policy, "staging", device_plugin())
+    rendered = shown(report_format, RENDERERS[report_format](report))
     for reason in reasons.values():
         assert reason in rendered
     assert "nvidia-device-plugin-daemonset" in rendered
+
+
+@pytest.mark.parametrize("report_format", sorted(RENDERERS))
+def test_every_format_lists_the_exemptions_components_declare(
+    tmp_path: Path, report_format: str
+) -> None:
+    env = environment(tmp_path, "prod")
+    env = replace(env, platform=load_environment(ROOT, "prod").platform)
+    declared = component_exemptions(env.platform)
+    assert declared, "the prod environment deploys the GPU agents"
+    policy = environment_policy(env)
+    listed = {(e.rule, e.namespace, e.name, e.reason) for e in policy.deviations.exemptions}
+    assert {(e.rule, e.namespace, e.name, e.reason) for e in declared} <= listed
+    rendered = shown(report_format, RENDERERS[report_format](report_of(policy, "prod")))
+    for exemption in declared:
+        assert exemption.name in rendered
+        assert exemption.reason in rendered
+
+
+def shown(report_format: str, rendered: str) -> str:
+    """What a reader sees: Markdown as rendered (by markdown-it-py), the rest as printed."""
+    if report_format != "markdown":
+        return rendered
+    return html.unescape(MarkdownIt("commonmark").enable("table").render(rendered))
 
 
 def test_sarif_marks_waived_and_exempt_results_as_suppressed(
