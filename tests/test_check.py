@@ -206,9 +206,12 @@ def test_mandatory_violation_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     mandatory = {v["rule"] for v in report["violations"] if v["level"] == "mandatory"}
-    # The same images pass in dev (advisory) but prod requires digests.
+    # The same images pass in dev (advisory) but prod requires digests: the operators' and
+    # the GPU agents' images, pinned by tag (the examples are off).
     assert mandatory == {"images-pinned-by-digest"}
-    assert report["summary"]["mandatory"] == 1  # the operator Deployment (examples are off)
+    blocked = [v for v in report["violations"] if v["level"] == "mandatory"]
+    assert report["summary"]["mandatory"] == len(blocked)
+    assert any(v["urn"].endswith("::strict-training-controller") for v in blocked)
 
 
 def test_waiver_for_an_unknown_rule_is_a_one_line_error(tmp_path: Path) -> None:
