@@ -35,6 +35,8 @@ from typing import Any, NoReturn
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_STATEFUL_REPLACEMENT = 3
+MAX_PLAN_BYTES = 64 * 1024 * 1024  # ten times the largest plan today
+MAX_POLICY_CONFIG_BYTES = 1024 * 1024
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 # Unicode categories no path or name should carry: control characters and the lone
 # surrogates that stand for bytes that are not UTF-8 (an argument in another encoding).
@@ -223,6 +225,7 @@ def _check(args: argparse.Namespace) -> int:
 
     if args.output is not None:
         _report_file(args.output)  # before the pack runs, not after
+    _readable_json_arguments(args)
     report = check_environment(args.environment, plan=args.plan, policy_config=args.policy_config)
     rendered = RENDERERS[args.format](report)
     if args.output is None:
@@ -232,6 +235,19 @@ def _check(args: argparse.Namespace) -> int:
         print(render_table(report), end="")
         print(f"wrote {args.output}")
     return EXIT_FAILED if report.mandatory else 0
+
+
+def _readable_json_arguments(args: argparse.Namespace) -> None:
+    """A one-line error, before anything runs, when --plan or --policy-config is not a
+    small UTF-8 JSON file (binary, UTF-16, too large, too deep), whoever reads it later."""
+    from plinth.input_files import load_json_file  # noqa: PLC0415
+
+    for option, path, max_bytes in (
+        ("--plan", args.plan, MAX_PLAN_BYTES),
+        ("--policy-config", args.policy_config, MAX_POLICY_CONFIG_BYTES),
+    ):
+        if path is not None and path.exists():
+            load_json_file(path, f"{option} {path}", max_bytes=max_bytes)
 
 
 def _refuse_early(out: Path | None) -> None:

@@ -4,13 +4,16 @@ hangs or memory blow-ups.
 The file must be a regular file (a FIFO or device would block or never end), at most
 `max_bytes` long, and UTF-8 (a UTF-8 byte order mark is dropped). UTF-16 and UTF-32, which
 Windows editors and PowerShell's `>` write, are recognised by their byte order mark or
-their NUL bytes, and the error says to save the file as UTF-8.
+their NUL bytes, and the error says to save the file as UTF-8. A JSON file is also refused
+when it nests deeper than the json module recurses, or holds NaN or Infinity.
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 from pathlib import Path
+from typing import Any
 
 from stacks.config import ConfigError
 
@@ -58,3 +61,23 @@ def decode_utf8(data: bytes, source: str) -> str:
         raise ConfigError(
             f"{source}: line {line}: byte 0x{data[error.start]:02x} is not UTF-8; {SAVE_AS_UTF8}"
         ) from None
+
+
+def load_json_file(path: Path, source: str, *, max_bytes: int) -> Any:
+    """The JSON document in `path`; ConfigError naming `source` when it is not a small UTF-8
+    file of plain JSON (NaN and Infinity, which JSON does not have, are refused too)."""
+    text = read_text_file(path, source, max_bytes=max_bytes)
+    try:
+        return json.loads(text, parse_constant=_not_json)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{source}: not valid JSON at line {error.lineno} column {error.colno}: {error.msg}"
+        ) from None
+    except RecursionError:  # how the json module reports nesting deeper than it recurses
+        raise ConfigError(f"{source}: nested too deeply for a file Plinth reads") from None
+    except ValueError as error:  # an integer of thousands of digits, NaN, Infinity
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number; write a finite number")
