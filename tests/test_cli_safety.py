@@ -280,3 +280,30 @@ def test_a_name_with_a_newline_is_printed_on_one_line(
     assert "\\n" in line
     assert "\x1b" not in line
     assert not (in_project / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "case"),
+    [
+        ("--plan", ("{}".encode("utf-16"), "save it as UTF-8")),
+        ("--policy-config", (b"[" * 100_000, "nested too deeply")),
+        ("--plan", (b"\x89PNG\r\n\x1a\n\x00\x00", "NUL bytes")),
+        ("--policy-config", (b'{"x": NaN}', "NaN")),
+    ],
+    ids=["utf16-plan", "deep-policy-config", "binary-plan", "nan-policy-config"],
+)
+def test_json_arguments_that_cannot_be_read_are_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    option: str,
+    case: tuple[bytes, str],
+) -> None:
+    content, expected = case
+    monkeypatch.setenv("PLINTH_PROJECT_DIR", str(ROOT))
+    given = tmp_path / "given.json"
+    given.write_bytes(content)
+    assert main(["check", "local", option, str(given)]) == EXIT_BAD_INPUT
+    line = one_error_line(capsys)
+    assert f"{option} {given}" in line
+    assert expected in line

@@ -153,7 +153,7 @@ def in_project(
 
 
 @settings(
-    max_examples=60,
+    max_examples=120,
     deadline=timedelta(seconds=20),
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
