@@ -268,9 +268,12 @@ def _report_file(path: Path) -> Path:
         target = path.resolve()
     except (OSError, RuntimeError) as error:  # RuntimeError: a symlink loop (Python < 3.13)
         raise OutputError(f"{shown}: cannot resolve it ({error})") from None
-    refuse_project_paths(target, shown, instead="a file outside the project's own folders")
-    if target.is_dir():
-        raise OutputError(f"{shown}: is a directory; give a file name")
+    try:
+        refuse_project_paths(target, shown, instead="a file outside the project's own folders")
+        if target.is_dir():
+            raise OutputError(f"{shown}: is a directory; give a file name")
+    except OSError as error:  # a folder on the way that may not be read
+        raise OutputError(f"{shown}: cannot look into it ({error.strerror or error})") from None
     return target
 
 

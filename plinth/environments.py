@@ -87,7 +87,7 @@ def load_environment(root: Path, name: str) -> Environment:
     check_environment_name(name)
     path = root / "environments" / f"Pulumi.{name}.yaml"
     source = f"environments/{path.name}"
-    if not path.exists():
+    if not _exists(path, source):
         choices = ", ".join(available(root)) or "none"
         raise ConfigError(f"{source}: no such environment file; available environments: {choices}")
     text = read_text_file(path, source, max_bytes=MAX_ENVIRONMENT_FILE_BYTES)
@@ -112,6 +112,13 @@ def load_environment(root: Path, name: str) -> Environment:
     return Environment(name, path, pulumi_config, tuple(secret_keys), platform)
 
 
+def _exists(path: Path, source: str) -> bool:
+    try:
+        return path.exists()
+    except OSError as error:  # e.g. environments/ may not be read
+        raise ConfigError(f"{source}: cannot read it ({error.strerror or error})") from None
+
+
 def _namespaced(key: str) -> str:
     # Pulumi reads a bare key as one in the project's namespace.
     return key if ":" in key else f"{NAMESPACE}:{key}"
@@ -120,14 +127,9 @@ def _namespaced(key: str) -> str:
 def _no_key_twice_in_the_namespace(root: yaml.Node | None, source: str) -> None:
     """ConfigError when `config:` sets one key both bare and namespaced (`tier` and
     `plinth:tier`): Pulumi would keep one of them, and which is not obvious."""
-    config = next(
-        (
-            value
-            for key, value in getattr(root, "value", ())
-            if getattr(key, "value", None) == "config"
-        ),
-        None,
-    )
+    if not isinstance(root, yaml.MappingNode):
+        return
+    config = next((value for key, value in root.value if key.value == "config"), None)
     if config is None:
         return
     first_lines: dict[str, tuple[str, int]] = {}

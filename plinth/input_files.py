@@ -29,9 +29,9 @@ SAVE_AS_UTF8 = "save it as UTF-8 (in PowerShell: Set-Content -Encoding utf8)"
 
 def read_text_file(path: Path, source: str, *, max_bytes: int) -> str:
     """The text of `path`; ConfigError naming `source` when it is not a small UTF-8 file."""
-    if not path.is_file():
-        raise ConfigError(f"{source}: not a regular file")
     try:
+        if not path.is_file():
+            raise ConfigError(f"{source}: not a regular file")
         with path.open("rb") as file:
             data = file.read(max_bytes + 1)
     except OSError as error:

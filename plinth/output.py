@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -70,6 +71,7 @@ def output_directory(out_dir: Path) -> Iterator[Path]:
         target.mkdir(parents=True, exist_ok=True)
         marker = _claim(target)
         with _locked(marker, target):
+            _remove_leftovers(target)
             yield target
     except OSError as error:
         raise OutputError(f"{out_dir}: cannot write it ({error.strerror or error})") from None
@@ -84,14 +86,17 @@ def checked_output_directory(out_dir: Path) -> Path:
         target = out_dir.resolve()
     except (OSError, RuntimeError) as error:  # RuntimeError: a symlink loop (Python < 3.13)
         raise OutputError(f"{shown}: cannot resolve it ({error})") from None
-    refuse_project_paths(target, shown)
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"{shown}: is a file, not a directory; give a directory")
-    if target.is_dir() and not is_plinth_output(target):
-        raise OutputError(
-            f"{shown}: holds files Plinth did not write (no {MARKER_NAME} file) and Plinth "
-            "replaces only its own output; give a new or empty directory"
-        )
+    try:
+        refuse_project_paths(target, shown)
+        if target.exists() and not target.is_dir():
+            raise OutputError(f"{shown}: is a file, not a directory; give a directory")
+        if target.is_dir() and not is_plinth_output(target):
+            raise OutputError(
+                f"{shown}: holds files Plinth did not write (no {MARKER_NAME} file) and "
+                "Plinth replaces only its own output; give a new or empty directory"
+            )
+    except OSError as error:  # a folder on the way that may not be read
+        raise OutputError(f"{shown}: cannot look into it ({error.strerror or error})") from None
     return target
 
 
@@ -131,6 +136,15 @@ def replace_file(path: Path, text: str) -> None:
         Path(temporary).replace(path)
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Staging folders and files of a run that was killed: nobody else writes here now."""
+    for leftover in directory.glob(f"{STAGING_PREFIX}*"):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def _claim(directory: Path) -> Path:

@@ -234,17 +234,34 @@ def test_ctrl_c_is_one_line_and_exit_130(
 
 def test_sigint_during_a_real_synth_exits_130(tmp_path: Path) -> None:
     environment = {**os.environ, "PLINTH_PROJECT_DIR": str(ROOT)}
-    command = [sys.executable, "-m", "plinth.cli", "synth", "local", "--out", str(tmp_path / "o")]
-    process = subprocess.Popen(
-        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    # Says "ready" just before main(): the signal then lands inside it, on a loaded machine too.
+    program = (
+        "import sys, plinth.cli; print('ready', flush=True); "
+        f"sys.exit(plinth.cli.main(['synth', 'prod', '--out', {str(tmp_path / 'o')!r}]))"
     )
-    time.sleep(1.0)  # importing plinth.cli is quick; the program is still running
+    process = subprocess.Popen(
+        [sys.executable, "-c", program],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    time.sleep(0.5)  # importing Pulumi alone takes longer
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    if process.returncode == 0:
-        pytest.fail("synth finished before the signal: the test needs a slower step")
+    _, stderr = process.communicate(timeout=120)
     assert process.returncode == EXIT_INTERRUPTED, stderr
     assert stderr.strip().splitlines() == ["plinth: interrupted"]
+    assert not (tmp_path / "o" / "plan.json").exists()
+
+
+def test_leftovers_of_a_killed_run_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_plan(out, plan_document("t", []))
+    (out / ".plinth-staging-killed" / "manifests").mkdir(parents=True)
+    write_plan(out, plan_document("t", []))
+    assert not (out / ".plinth-staging-killed").exists()
 
 
 @pytest.mark.parametrize(
