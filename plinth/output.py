@@ -139,12 +139,11 @@ def replace_file(path: Path, text: str) -> None:
 
 
 def _remove_leftovers(directory: Path) -> None:
-    """Staging folders and files of a run that was killed: nobody else writes here now."""
+    """Staging folders of a run that was killed (no other synth or graph writes here now;
+    temporary files are left: `check --output` may be writing one without the lock)."""
     for leftover in directory.glob(f"{STAGING_PREFIX}*"):
         if leftover.is_dir() and not leftover.is_symlink():
             shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            leftover.unlink(missing_ok=True)
 
 
 def _claim(directory: Path) -> Path:
