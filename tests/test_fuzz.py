@@ -3,17 +3,22 @@
 Whatever comes in, `plinth` answers with an exit code of 0, 1, 2 or 3 and, on bad input,
 one line on stderr: never a traceback (in-process, an exception escaping `main`). The
 commands run in-process (`plinth.cli.main`) against a throwaway project in a temporary
-directory (Pulumi.yaml, environments/, the real stacks/), so a run takes milliseconds
-when the input is refused and a second when it is valid. `bootstrap` and `preflight` run
-against moto with fake credentials: no network.
+directory (Pulumi.yaml, environments/, the real stacks/). What is fuzzed is everything
+around the program: arguments, names, reading and validating the environment file,
+writing and reading plans, the policy pack on a plan, diff and graph. The program itself
+(with its Helm charts, seconds per run) runs once per module, and every fuzzed command
+that gets that far reuses its plan; the program's own tests cover it with real inputs.
+`bootstrap` and `preflight` run against moto with fake credentials: no network.
 """
 
 from __future__ import annotations
 
 import codecs
+import copy
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -21,7 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from plinth.cli import main
-from tests.conftest import ROOT
+from plinth.environments import Environment, load_environment
+from plinth.synth import program_entries
+from tests.conftest import ROOT, upstream_dir
 
 LOCAL = (ROOT / "environments" / "Pulumi.local.yaml").read_text(encoding="utf-8")
 ALLOWED_EXIT_CODES = {0, 1, 2, 3}
@@ -141,15 +148,35 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def recorded_plan(project: Path) -> list[dict[str, Any]]:
+    """Plan entries from one real run of the program, on the local environment without its
+    charts (no Spark operator, no GPU pool): small, so the pack checks it in milliseconds."""
+    light = {**LOCAL_CONFIG, "plinth:spark_operator": {"enabled": False}}
+    light["plinth:node_pools"] = {"system": LOCAL_CONFIG["plinth:node_pools"]["system"]}
+    path = project / "environments" / "Pulumi.light.yaml"
+    path.write_text(yaml.safe_dump({"config": light}), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PLINTH_UPSTREAM_DIR", str(upstream_dir()))
+        return program_entries(project, load_environment(project, "light"))
+
+
 @pytest.fixture
 def in_project(
     project: Path,
+    recorded_plan: list[dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
     fake_aws_credentials: None,  # noqa: ARG001 (bootstrap and preflight never see real ones)
     aws: None,  # noqa: ARG001 (every AWS call answered by moto)
 ) -> Path:
     monkeypatch.setenv("PLINTH_PROJECT_DIR", str(project))
     monkeypatch.chdir(project)
+
+    def replayed(root: Path, environment: Environment) -> list[dict[str, Any]]:  # noqa: ARG001
+        return copy.deepcopy(recorded_plan)
+
+    monkeypatch.setattr("plinth.synth.program_entries", replayed)
+    monkeypatch.setattr("plinth.check.program_entries", replayed)
     return project
 
 
