@@ -15,7 +15,9 @@ Exit codes: 0 success, 1 the program failed, `check` found a mandatory violation
 `preflight` a failing check (or AWS itself failed), 2 bad input (configuration, policy
 config, arguments, git revision, AWS credentials or permissions, a bucket name taken),
 3 `diff` found a stateful resource (volume, bucket, database, key) that would be replaced
-or deleted with its data.
+or deleted with its data, 130 interrupted (Ctrl-C). Every error is one line on stderr,
+`plinth: error: ...`; text the user gave (names, paths) is printed with control characters
+escaped, so it stays one line.
 """
 
 from __future__ import annotations
@@ -25,64 +27,132 @@ import json
 import os
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from plinth.aws_session import AwsError, AwsServiceError
-from plinth.bootstrap import DEFAULT_KMS_ALIAS, bootstrap_aws
-from plinth.graph import GraphRenderError, write_graphs
-from plinth.plan import format_summary
-from plinth.synth import synthesize
-from stacks.config import ConfigError
+from typing import Any, NoReturn
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_STATEFUL_REPLACEMENT = 3
+MAX_PLAN_BYTES = 64 * 1024 * 1024  # ten times the largest plan today
+MAX_POLICY_CONFIG_BYTES = 1024 * 1024
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
+# Unicode categories no path or name should carry: control characters and the lone
+# surrogates that stand for bytes that are not UTF-8 (an argument in another encoding).
+UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs"})
+
+
+class UsageError(ValueError):
+    """The command line itself is wrong (unknown option, missing argument, bad value)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors raised as one-line UsageErrors instead of usage + exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `plinth` console script."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("plinth: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    # Imported here, inside main's Ctrl-C handling: Pulumi and boto take half a second to
+    # import, and every other import of this module is the standard library's.
+    from plinth.aws_session import AwsError, AwsServiceError  # noqa: PLC0415
+    from plinth.graph import GraphRenderError  # noqa: PLC0415
+    from stacks.config import ConfigError  # noqa: PLC0415
+
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # --help printed; errors raise UsageError instead
+        return stop.code if isinstance(stop.code, int) else 0
+    except UsageError as error:
+        return _report(error, EXIT_BAD_INPUT)
     try:
         return int(args.run(args))
-    except ConfigError as error:
-        print(f"plinth: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except AwsError as error:
-        print(f"plinth: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (ConfigError, AwsError) as error:
+        return _report(error, EXIT_BAD_INPUT)
     except (GraphRenderError, AwsServiceError) as error:
-        print(f"plinth: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return _report(error, EXIT_FAILED)
     except BrokenPipeError:
         # The reader (`| head`) stopped early: not an error of ours; say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
 
 
+def _report(error: Exception, exit_code: int) -> int:
+    print(f"plinth: error: {printable(str(error))}", file=sys.stderr)
+    return exit_code
+
+
+def printable(text: str) -> str:
+    """`text` on one line: control characters and undecodable bytes as escapes (`\\n`)."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in UNPRINTABLE_CATEGORIES
+        else char
+        for char in text
+    )
+
+
+def _path_argument(text: str) -> Path:
+    """A path given on the command line: not empty, no control characters or stray bytes."""
+    if not text:
+        raise argparse.ArgumentTypeError("is empty; give a path")
+    if any(unicodedata.category(char) in UNPRINTABLE_CATEGORIES for char in text):
+        raise argparse.ArgumentTypeError(
+            f"{printable(text)} holds control characters or bytes that are not UTF-8; "
+            "use a plain path"
+        )
+    return Path(text)
+
+
+def _revision_argument(text: str) -> str:
+    """A git revision: not empty, not an option (`-...`), no control characters."""
+    if not text or text.startswith("-"):
+        raise argparse.ArgumentTypeError(
+            f"{printable(text)!r} is not a git revision; give a commit, branch or tag"
+        )
+    if any(unicodedata.category(char) in UNPRINTABLE_CATEGORIES for char in text):
+        raise argparse.ArgumentTypeError(f"{printable(text)} holds control characters")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="plinth", description="Plinth's offline engine.")
+    from plinth.bootstrap import DEFAULT_KMS_ALIAS  # noqa: PLC0415
+
+    parser = _Parser(prog="plinth", description="Plinth's offline engine.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     synth = commands.add_parser("synth", help="run the program offline; write plan and manifests")
     synth.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
-    synth.add_argument("--out", type=Path, help="output directory (default: out/ENV)")
+    synth.add_argument("--out", type=_path_argument, help="output directory (default: out/ENV)")
     synth.set_defaults(run=_synth)
     graph = commands.add_parser("graph", help="draw components and dependencies (Mermaid, dot)")
     graph.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
-    graph.add_argument("--out", type=Path, help="output directory (default: out/ENV)")
+    graph.add_argument("--out", type=_path_argument, help="output directory (default: out/ENV)")
     graph.set_defaults(run=_graph)
     check = commands.add_parser("check", help="run the policy pack offline; exit 1 if blocked")
     check.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
-    check.add_argument("--plan", type=Path, help="check this plan.json instead of synthesizing")
+    check.add_argument(
+        "--plan", type=_path_argument, help="check this plan.json instead of synthesizing"
+    )
     check.add_argument(
         "--policy-config",
-        type=Path,
+        type=_path_argument,
         help="a --policy-pack-config file to use instead of the tier's and the waivers",
     )
     check.add_argument("--format", choices=("table", "markdown", "json", "sarif"), default="table")
-    check.add_argument("--output", type=Path, help="write the report here (default: stdout)")
+    check.add_argument(
+        "--output", type=_path_argument, help="write the report here (default: stdout)"
+    )
     check.set_defaults(run=_check)
     policy_config = commands.add_parser(
         "policy-config", help="print the policy config of ENV for pulumi --policy-pack-config"
@@ -94,7 +164,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
     diff.add_argument("other", metavar="OTHER_ENV", nargs="?", help="compare ENV with it")
-    diff.add_argument("--rev", metavar="GITREV", help="compare ENV at GITREV with the work tree")
+    diff.add_argument(
+        "--rev",
+        metavar="GITREV",
+        type=_revision_argument,
+        help="compare ENV at GITREV with the work tree",
+    )
     diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.set_defaults(run=_diff)
     bootstrap = commands.add_parser(
@@ -123,12 +198,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from plinth.plan import format_summary  # noqa: PLC0415
+    from plinth.synth import synthesize  # noqa: PLC0415
+
+    _refuse_early(args.out)
     out_dir, entries = synthesize(args.environment, args.out)
     print(format_summary(args.environment, entries, out_dir))
     return 0
 
 
 def _graph(args: argparse.Namespace) -> int:
+    from plinth.graph import write_graphs  # noqa: PLC0415
+    from plinth.synth import synthesize  # noqa: PLC0415
+
+    _refuse_early(args.out)
     out_dir, entries = synthesize(args.environment, args.out)
     for path in write_graphs(out_dir, entries):
         print(f"wrote {path}")
@@ -140,16 +223,69 @@ def _check(args: argparse.Namespace) -> int:
     from plinth.check import check_environment  # noqa: PLC0415
     from plinth.report import RENDERERS, render_table  # noqa: PLC0415
 
+    if args.output is not None:
+        _report_file(args.output)  # before the pack runs, not after
+    _readable_json_arguments(args)
     report = check_environment(args.environment, plan=args.plan, policy_config=args.policy_config)
     rendered = RENDERERS[args.format](report)
     if args.output is None:
         print(rendered, end="")
     else:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(rendered, encoding="utf-8")
+        _write_report(args.output, rendered)
         print(render_table(report), end="")
         print(f"wrote {args.output}")
     return EXIT_FAILED if report.mandatory else 0
+
+
+def _readable_json_arguments(args: argparse.Namespace) -> None:
+    """A one-line error, before anything runs, when --plan or --policy-config is not a
+    small UTF-8 JSON file (binary, UTF-16, too large, too deep), whoever reads it later."""
+    from plinth.input_files import load_json_file  # noqa: PLC0415
+
+    for option, path, max_bytes in (
+        ("--plan", args.plan, MAX_PLAN_BYTES),
+        ("--policy-config", args.policy_config, MAX_POLICY_CONFIG_BYTES),
+    ):
+        if path is not None and path.exists():
+            load_json_file(path, f"{option} {path}", max_bytes=max_bytes)
+
+
+def _refuse_early(out: Path | None) -> None:
+    """Refuse an --out Plinth may not write before the program runs, not after (writing
+    checks again: the directory may change meanwhile)."""
+    from plinth.output import checked_output_directory  # noqa: PLC0415
+
+    if out is not None:
+        checked_output_directory(out)
+
+
+def _report_file(path: Path) -> Path:
+    """The absolute file `--output` names; OutputError if it is a directory or a project's own."""
+    from plinth.output import OutputError, refuse_project_paths  # noqa: PLC0415
+
+    shown = f"--output {path}"
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError) as error:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise OutputError(f"{shown}: cannot resolve it ({error})") from None
+    try:
+        refuse_project_paths(target, shown, instead="a file outside the project's own folders")
+        if target.is_dir():
+            raise OutputError(f"{shown}: is a directory; give a file name")
+    except OSError as error:  # a folder on the way that may not be read
+        raise OutputError(f"{shown}: cannot look into it ({error.strerror or error})") from None
+    return target
+
+
+def _write_report(path: Path, text: str) -> None:
+    from plinth.output import OutputError, replace_file  # noqa: PLC0415
+
+    target = _report_file(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(target, text)
+    except OSError as error:
+        raise OutputError(f"--output {path}: cannot write it ({error.strerror or error})") from None
 
 
 def _policy_config(args: argparse.Namespace) -> int:
@@ -165,6 +301,7 @@ def _diff(args: argparse.Namespace) -> int:
     from plinth.diff import diff_plans  # noqa: PLC0415
     from plinth.diff_report import diff_document, format_diff  # noqa: PLC0415
     from plinth.revision import RevisionSynthError  # noqa: PLC0415
+    from stacks.config import ConfigError  # noqa: PLC0415
     from stacks.migrations import DATA_MIGRATED  # noqa: PLC0415
 
     if (args.other is None) == (args.rev is None):
@@ -172,8 +309,7 @@ def _diff(args: argparse.Namespace) -> int:
     try:
         before_label, before, after_label, after = _diff_sides(args)
     except RevisionSynthError as error:
-        print(f"plinth: error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return _report(error, EXIT_FAILED)
     # Two environments are two deployments: nothing of one replaces or deletes the other.
     # The work tree's migrations say which data losses are intended.
     result = diff_plans(
@@ -187,6 +323,8 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _bootstrap_aws(args: argparse.Namespace) -> int:
+    from plinth.bootstrap import bootstrap_aws  # noqa: PLC0415
+
     print(bootstrap_aws(args.region, args.bucket, args.kms_alias).report(), end="")
     return 0
 
@@ -206,6 +344,7 @@ def _diff_sides(args: argparse.Namespace) -> tuple[str, list[Any], str, list[Any
     from plinth.diff import align_environment  # noqa: PLC0415
     from plinth.environments import load_environment, project_root  # noqa: PLC0415
     from plinth.revision import plan_at_revision  # noqa: PLC0415
+    from plinth.synth import synthesize  # noqa: PLC0415
 
     root = project_root()
     load_environment(root, args.environment)

@@ -4,18 +4,26 @@
 program sees at run time: scalars as strings, structured values as JSON text. `secure:`
 values (ciphertext only the Pulumi CLI can decrypt) become marked placeholders and their
 keys are reported as secret, so nothing secret is ever printed in clear.
+
+The file is read strictly (`plinth/input_files.py`, `plinth/strict_yaml.py`): a small
+UTF-8 file, no key given twice, and no key given both bare and namespaced (`tier` and
+`plinth:tier` are one key to Pulumi), so no setting is silently replaced by another.
+The environment's name is a Pulumi stack name, checked against Pulumi's rule.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from plinth.input_files import read_text_file
+from plinth.strict_yaml import load_yaml, mapping_key_lines
 from stacks.config import (
     NAMESPACE,
     ConfigError,
@@ -25,6 +33,9 @@ from stacks.config import (
 )
 
 SECRET_PLACEHOLDER = "[secret:{key}]"  # noqa: S105 (what replaces a secret)
+# Pulumi's rule for stack names (pkg/backend: `^[A-Za-z0-9_.-]{1,100}$`).
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+MAX_ENVIRONMENT_FILE_BYTES = 512 * 1024  # the largest of ours is 5 KiB
 
 
 @dataclass(frozen=True)
@@ -61,30 +72,36 @@ def available(root: Path) -> list[str]:
     )
 
 
+def check_environment_name(name: str) -> None:
+    """ConfigError unless `name` is a name Pulumi accepts for a stack (and not `.` or `..`,
+    which would name a directory above out/)."""
+    if not STACK_NAME.fullmatch(name) or set(name) == {"."}:
+        raise ConfigError(
+            f"environment {json.dumps(name)}: not a Pulumi stack name; use 1 to 100 letters, "
+            "digits, '-', '_' or '.' (not only dots), as in environments/Pulumi.<name>.yaml"
+        )
+
+
 def load_environment(root: Path, name: str) -> Environment:
     """Read and validate `environments/Pulumi.<name>.yaml`; any problem is a ConfigError."""
+    check_environment_name(name)
     path = root / "environments" / f"Pulumi.{name}.yaml"
     source = f"environments/{path.name}"
-    if not path.is_file():
+    if not _exists(path, source):
         choices = ", ".join(available(root)) or "none"
         raise ConfigError(f"{source}: no such environment file; available environments: {choices}")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{source}:{where}: {problem} (fix the YAML syntax)") from None
+    text = read_text_file(path, source, max_bytes=MAX_ENVIRONMENT_FILE_BYTES)
+    document, node = load_yaml(text, source)
     config = (document or {}).get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict):
         raise ConfigError(
             f"{source}: needs a top-level 'config:' map of settings (see environments/)"
         )
+    _no_key_twice_in_the_namespace(node, source)
     pulumi_config: dict[str, str] = {}
     secret_keys: list[str] = []
     for raw_key, value in sorted(config.items(), key=lambda item: str(item[0])):
-        # Pulumi reads a bare key as one in the project's namespace.
-        key = str(raw_key) if ":" in str(raw_key) else f"{NAMESPACE}:{raw_key}"
+        key = _namespaced(str(raw_key))
         rendered, secret = _as_pulumi_value(value, key)
         pulumi_config[key] = rendered
         if secret:
@@ -93,6 +110,38 @@ def load_environment(root: Path, name: str) -> Environment:
         plinth_values(pulumi_config), source=source, secret_keys=secret_keys
     )
     return Environment(name, path, pulumi_config, tuple(secret_keys), platform)
+
+
+def _exists(path: Path, source: str) -> bool:
+    try:
+        return path.exists()
+    except OSError as error:  # e.g. environments/ may not be read
+        raise ConfigError(f"{source}: cannot read it ({error.strerror or error})") from None
+
+
+def _namespaced(key: str) -> str:
+    # Pulumi reads a bare key as one in the project's namespace.
+    return key if ":" in key else f"{NAMESPACE}:{key}"
+
+
+def _no_key_twice_in_the_namespace(root: yaml.Node | None, source: str) -> None:
+    """ConfigError when `config:` sets one key both bare and namespaced (`tier` and
+    `plinth:tier`): Pulumi would keep one of them, and which is not obvious."""
+    if not isinstance(root, yaml.MappingNode):
+        return
+    config = next((value for key, value in root.value if key.value == "config"), None)
+    if config is None:
+        return
+    first_lines: dict[str, tuple[str, int]] = {}
+    for written, line in mapping_key_lines(config):
+        key = _namespaced(written)
+        if key in first_lines:
+            earlier, earlier_line = first_lines[key]
+            raise ConfigError(
+                f"{source}: line {line}: {written!r} and {earlier!r} (line {earlier_line}) "
+                f"are the same key {key}; keep one"
+            )
+        first_lines[key] = (written, line)
 
 
 def _as_pulumi_value(value: Any, key: str) -> tuple[str, bool]:

@@ -13,8 +13,9 @@ which counts the component too); for a provider, how many resources use it. Reso
 outside every component are not drawn.
 
 Files: `graph.mmd` (Mermaid `flowchart LR`), `graph.dot` (Graphviz) and, when Graphviz's
-`dot` is on PATH, `graph.svg`. The same plan gives byte-identical files: nodes, boxes and
-edges are sorted, and node ids derive from names.
+`dot` is on PATH, `graph.svg`, beside the plan in an output directory of Plinth's
+(`plinth/output.py`): a later `plinth synth` keeps them. The same plan gives
+byte-identical files: nodes, boxes and edges are sorted, and node ids derive from names.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import re
 import shutil
 import subprocess
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from plinth.engine import provider_urn
+from plinth.output import STAGING_PREFIX, output_directory, replace_file
 
 COMPONENT_PREFIX = "plinth:"
 PROVIDER_PREFIX = "pulumi:providers:"
@@ -79,15 +82,20 @@ class Graph:
 
 
 def write_graphs(out_dir: Path, entries: Sequence[Mapping[str, Any]]) -> list[Path]:
-    """Write graph.mmd, graph.dot (and graph.svg if `dot` exists) into `out_dir`."""
+    """Write graph.mmd, graph.dot (and graph.svg if `dot` exists) into `out_dir`, which
+    must be Plinth's (`plinth/output.py`); each file replaces its old self by a rename."""
     graph = build_graph(entries)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    mermaid = out_dir / "graph.mmd"
-    mermaid.write_text(render_mermaid(graph), encoding="utf-8")
-    dot = out_dir / "graph.dot"
-    dot.write_text(render_dot(graph), encoding="utf-8")
-    svg = render_svg(dot)
-    return [mermaid, dot] if svg is None else [mermaid, dot, svg]
+    with output_directory(out_dir) as target:
+        mermaid = target / "graph.mmd"
+        replace_file(mermaid, render_mermaid(graph))
+        dot = target / "graph.dot"
+        replace_file(dot, render_dot(graph))
+        svg = render_svg(dot)
+        if svg is None:
+            # An SVG from an earlier run with Graphviz would show an older plan.
+            (target / "graph.svg").unlink(missing_ok=True)
+            return [mermaid, dot]
+        return [mermaid, dot, svg]
 
 
 def build_graph(entries: Sequence[Mapping[str, Any]]) -> Graph:
@@ -290,17 +298,23 @@ def render_svg(dot_file: Path) -> Path | None:
     if dot is None:
         return None
     svg = dot_file.with_suffix(".svg")
-    command = [dot, "-Tsvg", "-o", str(svg), str(dot_file)]
-    try:
-        # Fixed argv: the executable found on PATH and paths this module chose.
-        result = subprocess.run(  # noqa: S603
-            command, capture_output=True, text=True, timeout=DOT_TIMEOUT_S, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise GraphRenderError(f"{dot} took over {DOT_TIMEOUT_S} s rendering {dot_file}") from None
-    if result.returncode != 0:
-        detail = " ".join(result.stderr.split()) or "no message"
-        raise GraphRenderError(
-            f"{dot} failed (exit {result.returncode}) rendering {dot_file}: {detail}"
-        )
+    # Rendered beside it under a temporary name, then renamed: never half an SVG.
+    with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX, dir=dot_file.parent) as staging:
+        rendered = Path(staging) / svg.name
+        command = [dot, "-Tsvg", "-o", str(rendered), str(dot_file)]
+        try:
+            # Fixed argv: the executable found on PATH and paths this module chose.
+            result = subprocess.run(  # noqa: S603
+                command, capture_output=True, text=True, timeout=DOT_TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise GraphRenderError(
+                f"{dot} took over {DOT_TIMEOUT_S} s rendering {dot_file}"
+            ) from None
+        if result.returncode != 0:
+            detail = " ".join(result.stderr.split()) or "no message"
+            raise GraphRenderError(
+                f"{dot} failed (exit {result.returncode}) rendering {dot_file}: {detail}"
+            )
+        rendered.replace(svg)
     return svg

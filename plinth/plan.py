@@ -3,8 +3,10 @@
 `DIR/plan.json` lists every resource (sorted by URN) with its inputs and options;
 `DIR/manifests/<namespace>/<kind>-<name>.yaml` holds each Kubernetes object (cluster-scoped
 objects under `_cluster/`). Everything is written in a canonical form (keys sorted,
-integers whole) so that the same environment gives byte-identical files. The directory is
-built beside the target and swapped in at the end: a failed run leaves the last plan intact.
+integers whole) so that the same environment gives byte-identical files. Both are built in
+a staging folder inside DIR and renamed into place at the end (manifests/ first, plan.json
+last): a failed run leaves the last plan intact, and the other files in DIR (the graph,
+anything else) are left alone. Which directories Plinth may write: `plinth/output.py`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ except ImportError:  # pragma: no cover (PyYAML built without libyaml)
 from plinth.cache import derived
 from plinth.chart_sources import resolve_source
 from plinth.engine import kubernetes_objects
+from plinth.output import STAGING_PREFIX, output_directory
 from plinth.upstream import upstream_dir
 from stacks.config import ConfigError
 
@@ -102,21 +105,23 @@ def resources_digest(resources: Sequence[Mapping[str, Any]]) -> str:
 
 
 def write_plan(out_dir: Path, document: Mapping[str, Any]) -> None:
-    """Write plan.json and manifests/ into `out_dir`, replacing its previous contents whole."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        (staging / "plan.json").write_text(
-            json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-            encoding="utf-8",
-        )
-        for relative, obj in sorted(manifest_files(document["resources"]).items()):
-            path = staging / "manifests" / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(render_manifest(obj), encoding="utf-8")
-        _swap_in(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    """Write plan.json and manifests/ into `out_dir`, replacing only those two."""
+    with output_directory(out_dir) as target:
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target))
+        try:
+            (staging / "plan.json").write_text(
+                json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
+            # Always a manifests/ folder, so a plan without objects replaces old manifests.
+            (staging / "manifests").mkdir()
+            for relative, obj in sorted(manifest_files(document["resources"]).items()):
+                path = staging / "manifests" / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(render_manifest(obj), encoding="utf-8")
+            _swap_in(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def read_plan(
@@ -174,12 +179,13 @@ def _verify(
 
 
 def _swap_in(staging: Path, out_dir: Path) -> None:
-    retired = out_dir.with_name(f".{out_dir.name}-retired")
-    shutil.rmtree(retired, ignore_errors=True)
-    if out_dir.exists():
-        out_dir.rename(retired)
-    staging.rename(out_dir)
-    shutil.rmtree(retired, ignore_errors=True)
+    """Rename staged manifests/ and plan.json into `out_dir`; the old manifests/ goes into
+    `staging` (removed with it). plan.json comes last: once it is new, so is the rest."""
+    manifests = out_dir / "manifests"
+    if manifests.is_symlink() or manifests.exists():
+        manifests.rename(staging / "retired-manifests")
+    (staging / "manifests").rename(manifests)
+    (staging / "plan.json").replace(out_dir / "plan.json")
 
 
 def manifest_files(entries: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
