@@ -149,25 +149,15 @@ def benchmark(
     )
 
 
-def check_over_synth(synth: Result, check: Result) -> Result:
-    """What `check` adds to `synth`: the difference of their medians."""
+def difference(command: str, larger: Result, smaller: Result, target_wall_s: float) -> Result:
+    """What `larger` adds to `smaller`: the difference of their medians (`check - synth`:
+    the pack's cost; `rendering`: what rendering charts and CRD files adds to synth)."""
     return Result(
-        command="check - synth",
-        environment=synth.environment,
-        wall_s=[check.median_wall_s - synth.median_wall_s],
-        peak_rss_mib=[check.median_peak_mib],
-        target_wall_s=TARGET_CHECK_OVER_SYNTH_S,
-    )
-
-
-def rendering(synth: Result, unrendered: Result) -> Result:
-    """What rendering charts and CRD files adds to `synth`: the difference of the medians."""
-    return Result(
-        command="rendering",
-        environment=synth.environment,
-        wall_s=[synth.median_wall_s - unrendered.median_wall_s],
-        peak_rss_mib=[synth.median_peak_mib],
-        target_wall_s=TARGET_RENDERING_S,
+        command=command,
+        environment=larger.environment,
+        wall_s=[larger.median_wall_s - smaller.median_wall_s],
+        peak_rss_mib=[larger.median_peak_mib],
+        target_wall_s=target_wall_s,
     )
 
 
@@ -274,8 +264,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"bench: {error}", file=sys.stderr)
                     return 1
             synth, check = measured["synth"], measured["check"]
-            results += [*measured.values(), check_over_synth(synth, check)]
-            results.append(rendering(synth, measured["synth unrendered"]))
+            unrendered = measured["synth unrendered"]
+            results += [
+                *measured.values(),
+                difference("check - synth", check, synth, TARGET_CHECK_OVER_SYNTH_S),
+                difference("rendering", synth, unrendered, TARGET_RENDERING_S),
+            ]
             results.append(synth_and_check(synth, measured["check --plan"]))
     print(format_table(results))
     if args.json:
