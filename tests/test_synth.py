@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from plinth.plan import plan_document, plan_text
 from plinth.synth import synthesize
 from tests.conftest import SynthesizedEnvironment
 
@@ -52,3 +54,14 @@ def test_platform_labels_are_on_every_object(env: SynthesizedEnvironment) -> Non
         labels = obj["metadata"]["labels"]
         assert labels["plinth.io/owner"] == owner
         assert labels["plinth.io/environment"] == env.environment.name
+
+
+def test_plan_text_is_the_document_with_one_line_per_resource(
+    env: SynthesizedEnvironment,
+) -> None:
+    document = plan_document(env.environment.name, env.entries, {"source": "x"})
+    text = plan_text(document)
+    assert json.loads(text) == document
+    resource_lines = [line for line in text.splitlines() if line.startswith('    {"aliases"')]
+    assert len(resource_lines) == len(env.entries)
+    assert json.loads(plan_text(plan_document("empty", []))) == plan_document("empty", [])
