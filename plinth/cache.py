@@ -9,6 +9,7 @@ the directory only costs time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -30,18 +31,14 @@ def derived(kind: str, source: bytes, compute: Callable[[], str]) -> str:
     A cache that cannot be written (read-only home, full disk) is skipped, never an error.
     """
     path = cache_dir() / "derived" / kind / hashlib.sha256(source).hexdigest()
-    try:
+    with contextlib.suppress(OSError):  # not cached yet, or unreadable: compute it
         return path.read_text(encoding="utf-8")
-    except OSError:
-        pass
     value = compute()
-    try:
+    with contextlib.suppress(OSError):  # an unwritable cache only costs time next run
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".part"
         ) as partial:
             partial.write(value)
         Path(partial.name).replace(path)
-    except OSError:
-        pass
     return value

@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from stacks.text import escape_controls
+
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_STATEFUL_REPLACEMENT = 3
@@ -89,18 +91,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _report(error: Exception, exit_code: int) -> int:
-    print(f"plinth: error: {printable(str(error))}", file=sys.stderr)
+    print(f"plinth: error: {escape_controls(str(error))}", file=sys.stderr)
     return exit_code
-
-
-def printable(text: str) -> str:
-    """`text` on one line: control characters and undecodable bytes as escapes (`\\n`)."""
-    return "".join(
-        char.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(char) in UNPRINTABLE_CATEGORIES
-        else char
-        for char in text
-    )
 
 
 def _path_argument(text: str) -> Path:
@@ -109,7 +101,7 @@ def _path_argument(text: str) -> Path:
         raise argparse.ArgumentTypeError("is empty; give a path")
     if any(unicodedata.category(char) in UNPRINTABLE_CATEGORIES for char in text):
         raise argparse.ArgumentTypeError(
-            f"{printable(text)} holds control characters or bytes that are not UTF-8; "
+            f"{escape_controls(text)} holds control characters or bytes that are not UTF-8; "
             "use a plain path"
         )
     return Path(text)
@@ -119,10 +111,10 @@ def _revision_argument(text: str) -> str:
     """A git revision: not empty, not an option (`-...`), no control characters."""
     if not text or text.startswith("-"):
         raise argparse.ArgumentTypeError(
-            f"{printable(text)!r} is not a git revision; give a commit, branch or tag"
+            f"{escape_controls(text)!r} is not a git revision; give a commit, branch or tag"
         )
     if any(unicodedata.category(char) in UNPRINTABLE_CATEGORIES for char in text):
-        raise argparse.ArgumentTypeError(f"{printable(text)} holds control characters")
+        raise argparse.ArgumentTypeError(f"{escape_controls(text)} holds control characters")
     return text
 
 

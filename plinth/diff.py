@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
-from plinth.engine import STACK_TYPE, URN_PREFIX, provider_urn, split_urn
+from plinth.engine import STACK_TYPE, URN_PREFIX, make_urn, provider_urn, split_urn
 from plinth.replacement import (
     PropertyPath,
     contains,
@@ -597,13 +597,6 @@ def _alias_urns(entry: Mapping[str, Any], matched: Mapping[str, str]) -> list[st
                 old_name = old_parent_name + name.removeprefix(parent_name)
             urns.append(make_urn(stack, project, parent_before, type_token, old_name))
     return urns
-
-
-def make_urn(stack: str, project: str, parent: str, type_token: str, name: str) -> str:
-    """A URN as Pulumi's mock monitor makes it: the parent's own type, `$`, the type."""
-    if parent:
-        type_token = f"{split_urn(parent)[2].split('$')[-1]}${type_token}"
-    return f"{URN_PREFIX}{stack}::{project}::{type_token}::{name}"
 
 
 def align_environment(

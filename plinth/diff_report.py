@@ -17,6 +17,7 @@ from dataclasses import asdict
 from typing import Any
 
 from plinth.diff import ACTIONS, Action, PathChange, PlanDiff, ResourceChange
+from stacks.text import escape_controls
 
 MAX_VALUE_CHARS = 72
 # Characters of a long value shown before the first difference, so the reader sees where
@@ -36,7 +37,7 @@ def format_diff(diff: PlanDiff, before: str, after: str) -> str:
     """The readable report: one group per action, data losses called out at the end."""
     lines = _title(diff, before, after)
     if not diff.changes:
-        return "\n".join(printable(line) for line in [*lines, "no changes"])
+        return "\n".join(escape_controls(line) for line in [*lines, "no changes"])
     headings = _headings(diff, before, after)
     for action in ACTIONS:
         group = diff.of(action)
@@ -48,7 +49,7 @@ def format_diff(diff: PlanDiff, before: str, after: str) -> str:
     counts = ", ".join(f"{len(diff.of(a))} {headings[a]}" for a in ACTIONS if a in headings)
     lines += ["", f"{before}{separator}{after}: {counts}"]
     lines += [_loss_line(change) for change in diff.data_losses]
-    return "\n".join(printable(line) for line in lines)
+    return "\n".join(escape_controls(line) for line in lines)
 
 
 def _title(diff: PlanDiff, before: str, after: str) -> list[str]:
@@ -125,7 +126,7 @@ def _values(path: PathChange) -> str:
 def render_value(value: Any) -> str:
     """A value as compact JSON (strings quoted and escaped), safe for a terminal."""
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
-    return printable(text)
+    return escape_controls(text)
 
 
 def _window_start(old: str, new: str) -> int:
@@ -144,19 +145,6 @@ def _window(text: str, start: int) -> str:
     head = "..." if start > 0 else ""
     tail = "..." if start + MAX_VALUE_CHARS < len(text) else ""
     return f"{head}{text[start : start + MAX_VALUE_CHARS]}{tail} ({len(text)} chars)"
-
-
-def printable(text: str) -> str:
-    """`text` with every character a terminal would act on (controls, escapes, format
-    and separator characters) written as a `\\uXXXX` escape."""
-    return "".join(
-        char
-        if char.isprintable()
-        else f"\\u{ord(char):04x}"
-        if ord(char) <= 0xFFFF
-        else f"\\U{ord(char):08x}"
-        for char in text
-    )
 
 
 def diff_document(diff: PlanDiff, before: str, after: str) -> dict[str, Any]:

@@ -156,8 +156,8 @@ def split_urn(urn: str) -> tuple[str, str, str, str]:
     return stack, project, qualified_type, name
 
 
-def child_urn(stack: str, project: str, parent: str, type_token: str, name: str) -> str:
-    """A child's URN as Pulumi's mock monitor makes it: the parent's own type, `$`, the type."""
+def make_urn(stack: str, project: str, parent: str, type_token: str, name: str) -> str:
+    """A URN as Pulumi's mock monitor makes it: the parent's own type, `$`, the type."""
     if parent:
         type_token = f"{split_urn(parent)[2].split('$')[-1]}${type_token}"
     return f"{URN_PREFIX}{stack}::{project}::{type_token}::{name}"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import sys
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,27 +30,11 @@ import jsonschema
 
 from policies.framework import TIERS, Rule
 from policies.registry import RULES, tier_policy_config
-from stacks.config import (
-    HIDDEN_CHARACTER_CATEGORIES,
-    ConfigError,
-    PolicyWaiver,
-    reason_problem,
-)
+from stacks.config import ConfigError, PolicyWaiver, reason_problem
+from stacks.text import escape_controls
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "policies" / "config"
-
-
-def escape_controls(text: str) -> str:
-    """`text` with every control, invisible or line-separating character as a visible
-    escape (`\\n`, `\\x1b`, `\\u200b`): text from configuration (names, reasons, values
-    quoted in messages) must not forge a line of a report or recolour the terminal."""
-    return "".join(
-        char.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(char) in HIDDEN_CHARACTER_CATEGORIES
-        else char
-        for char in text
-    )
 
 
 class PolicyConfigError(ConfigError):

@@ -42,7 +42,7 @@ from plinth import helm
 from plinth.cache import derived
 from plinth.chart_sources import ChartRequest, ChartSource, locate_chart, locate_file
 from plinth.chart_values import check_chart_values
-from plinth.engine import SECRET_MARK, child_urn
+from plinth.engine import SECRET_MARK, make_urn
 from plinth.kube_version import satisfies
 from stacks.config import ConfigError
 
@@ -379,7 +379,7 @@ def child_entry(
     annotations = metadata.get("annotations") or {}
     provider = (component.get("providers") or {}).get("kubernetes") or component["provider"]
     return {
-        "urn": child_urn(stack, project, component["urn"], token, resource_name),
+        "urn": make_urn(stack, project, component["urn"], token, resource_name),
         "type": token,
         "name": resource_name,
         "parent": component["urn"],

@@ -19,8 +19,9 @@ from typing import Any
 
 from plinth.check import CheckReport, Violation
 from plinth.engine import split_urn
-from plinth.policy_config import Exemption, escape_controls
+from plinth.policy_config import Exemption
 from policies.registry import PACK_NAME, PACK_VERSION
+from stacks.text import escape_controls
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

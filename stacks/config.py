@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, Literal, get_args
 
@@ -42,6 +41,7 @@ from components.node_pools import NodePool, eks_node_pool_problem, existing_node
 from components.spark_operator import SparkOperatorArgs
 from components.training_operator import TrainingOperatorArgs
 from stacks.credentials import plain_credentials
+from stacks.text import is_hidden
 from stacks.tiers import EKS_TIER_DEFAULTS, TIER_DEFAULTS
 
 NAMESPACE = "plinth"
@@ -110,7 +110,6 @@ class ExistingCluster(FrozenModel):
 # nothing a terminal or a renderer would hide or act on.
 REASON_MIN_WORDS = 3
 _WORD = re.compile(r"[^\W\d_]{2,}")
-HIDDEN_CHARACTER_CATEGORIES = ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")
 
 
 def reason_problem(reason: str) -> str | None:
@@ -121,7 +120,7 @@ def reason_problem(reason: str) -> str | None:
     line separators are refused, and at least three words of two or more letters are needed.
     """
     text = reason.strip()
-    hidden = sorted({f"U+{ord(char):04X}" for char in text if _hidden(char)})
+    hidden = sorted({f"U+{ord(char):04X}" for char in text if is_hidden(char)})
     if hidden:
         return (
             f"contains invisible or control characters ({', '.join(hidden)}): write the "
@@ -133,10 +132,6 @@ def reason_problem(reason: str) -> str | None:
             "until when, e.g. 'mirror pins digests; revisit by 2027-03'"
         )
     return None
-
-
-def _hidden(char: str) -> bool:
-    return unicodedata.category(char) in HIDDEN_CHARACTER_CATEGORIES
 
 
 class PolicyWaiver(FrozenModel):

@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from plinth.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STATEFUL_REPLACEMENT
-from plinth.diff import PlanDiff, ResourceChange, align_environment, diff_plans, make_urn
+from plinth.diff import PlanDiff, ResourceChange, align_environment, diff_plans
 from plinth.diff_report import diff_document, format_diff
+from plinth.engine import make_urn
 from plinth.environments import load_environment
 from plinth.replacement import format_path, parse_path
 from policies.stateful import STATEFUL_TYPES

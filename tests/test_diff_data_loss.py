@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from plinth.diff import PlanDiff, diff_plans, make_urn
+from plinth.diff import PlanDiff, diff_plans
 from plinth.diff_report import diff_document, format_diff
+from plinth.engine import make_urn
 from tests.test_diff import STACK, claim_inputs, entry, only, paths
 
 AWS_PROVIDER = "pulumi:providers:aws"

@@ -25,12 +25,12 @@ from plinth.policy_config import (
     Exemption,
     PolicyConfigError,
     Waiver,
-    escape_controls,
     load_policy_config_file,
     resolve_policy_config,
 )
 from plinth.report import render_json, render_markdown, render_sarif, render_table
 from policies.registry import RULES
+from stacks.text import escape_controls
 from tests.test_cli import local_config, run_plinth, write_environment
 
 # What a report must never print raw: control, format (zero-width, bidirectional),
