@@ -46,7 +46,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy plinth stacks components addons policies tests bench
+	$(BIN)/mypy plinth stacks targets components clouds addons policies tests bench
 
 unit: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest

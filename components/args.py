@@ -118,3 +118,13 @@ class WorkloadExemption:
             entry["pathPrefixes"] = list(self.path_prefixes)
         entry["reason"] = self.reason
         return entry
+
+
+def example_problem(key: str, example: bool, tier: str) -> str | None:
+    """An example (a smoke test) switched on in prod, with the fix; or None."""
+    if example and tier == "prod":
+        return (
+            f"{key}.example is true in a prod environment: examples are smoke tests for dev "
+            f"and staging; set plinth:{key}.example to false"
+        )
+    return None

@@ -1,6 +1,6 @@
 """The cluster handle every component receives, whatever target built it.
 
-A target (`stacks/existing.py` now; EKS and AKS later) turns its configuration into a
+A target (`targets/`: existing, eks; AKS later) turns its configuration into a
 `Cluster`: the Kubernetes provider to deploy through and the facts components need to
 render correct objects (Kubernetes version, how GPU nodes are tainted and labelled,
 storage classes, the labels every object carries). Components never look at the target.
@@ -11,9 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from components.stateful import data_options
+
+if TYPE_CHECKING:
+    from clouds.aws.context import AwsCloud
 
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -88,10 +94,19 @@ class Cluster:
     gpu: GpuScheduling | None
     protect_stateful: bool
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    aws: AwsCloud | None = None
+    """What the cluster brings from AWS (eks target) to components that use AWS services."""
 
     def resource_options(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
         """Options for a component's children: parented to it, deployed to this cluster."""
         return pulumi.ResourceOptions(parent=parent, provider=self.provider)
+
+    def stateful_options(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        """Options for a child that holds data: those of `resource_options`, protected and
+        kept on delete where the environment's rule says so (components/stateful.py)."""
+        return pulumi.ResourceOptions.merge(
+            self.resource_options(parent), data_options(self.protect_stateful)
+        )
 
     def chart_options(
         self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()

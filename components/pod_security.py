@@ -7,9 +7,10 @@ camelCase form derived from the same definition.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pulumi_kubernetes as k8s
+if TYPE_CHECKING:  # the types only: configuration loads without the Kubernetes SDK
+    import pulumi_kubernetes as k8s
 
 PodSecurityLevel = Literal["restricted", "baseline"]
 # What a namespace may enforce: workload levels, or `privileged` for platform namespaces

@@ -35,11 +35,11 @@ from typing import Any, Literal, get_args
 
 from botocore.exceptions import ClientError
 
-from components.aws.eks_cluster import AWS_REGION
-from components.aws.policy_documents import TLS_STATEMENT_ID
-from components.aws.policy_documents import tls_only_statement as bucket_tls_statement
+from clouds.aws.policy_documents import TLS_STATEMENT_ID
+from clouds.aws.policy_documents import tls_only_statement as bucket_tls_statement
 from plinth.aws_session import AwsError, Client, connect, error_code, explained_errors
 from stacks.config import ConfigError
+from targets.eks.args import AWS_REGION
 
 COMMAND = "plinth bootstrap aws"
 DEFAULT_KMS_ALIAS = "alias/plinth-pulumi-secrets"

@@ -13,15 +13,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from components.args import WorkloadExemption
-from components.gpu_enablement import policy_exemptions as gpu_exemptions
 from stacks.config import PlatformConfig
 
 
 def component_exemptions(platform: PlatformConfig) -> tuple[WorkloadExemption, ...]:
-    """The exemptions of the components `platform` deploys."""
-    if platform.gpu.enabled and platform.gpu_pools:
-        return gpu_exemptions(platform.gpu)
-    return ()
+    """The exemptions of the components `platform` deploys, in deployment order."""
+    return tuple(
+        exemption
+        for component in platform.deployed_components()
+        for exemption in component.exemptions(platform.args(component))
+    )
 
 
 def with_exemptions(

@@ -28,12 +28,12 @@ from typing import Literal
 
 from botocore.exceptions import ClientError
 
-from components.aws.eks_cluster import EksClusterArgs
-from components.aws.instance_types import split_instance_type
-from components.node_pools import NodePool
+from clouds.aws.instance_types import split_instance_type
 from plinth.aws_session import Client, connect, error_code, explained_errors
 from plinth.environments import Environment
 from stacks.config import ConfigError, PlatformConfig
+from targets.eks.args import EksClusterArgs
+from targets.node_pools import NodePool
 
 COMMAND = "plinth preflight"
 

@@ -22,32 +22,37 @@ from typing import Annotated, Any, Literal, get_args
 
 import pulumi
 from pulumi.runtime import config as pulumi_config
-from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from components.args import (
     DNS_LABEL,
     QUANTITY,
-    SECRET_CAPABLE,
     FrozenModel,
     secret_capable_fields,
 )
-from components.aws.eks_cluster import AWS_REGION, DEFAULT_STORAGE_CLASS, EksClusterArgs
-from components.aws.object_storage import S3_PREFIX, ObjectStorageArgs, volume_name
-from components.gpu_enablement import GpuEnablementArgs
-from components.jobs_namespace import DNS_SUBDOMAIN, JobsNamespaceArgs, shared_volume_problem
+from components.contract import ArgsT, ClusterFacts, Component
+from components.jobs_namespace.args import DNS_SUBDOMAIN
 from components.merge import deep_merge
-from components.node_pools import NodePool, eks_node_pool_problem, existing_node_pool_problem
-from components.spark_operator import SparkOperatorArgs
-from components.training_operator import TrainingOperatorArgs
+from components.object_storage.args import S3_PREFIX
+from components.registry import COMPONENTS
 from stacks.credentials import plain_credentials
 from stacks.text import is_hidden
 from stacks.tiers import EKS_TIER_DEFAULTS, TIER_DEFAULTS
+from targets.eks.args import AWS_REGION, DEFAULT_STORAGE_CLASS, EksClusterArgs
+from targets.existing.args import ExistingCluster
+from targets.node_pools import NodePool, eks_node_pool_problem, existing_node_pool_problem
 
 NAMESPACE = "plinth"
 Tier = Literal["dev", "staging", "prod"]
 LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-SUPPORTED_KUBERNETES = tuple(f"1.{minor}" for minor in range(30, 38))
 
 
 class ConfigError(ValueError):
@@ -59,51 +64,6 @@ class Ownership(FrozenModel):
 
     owner: str = Field(pattern=LABEL_VALUE, description="Owning team, e.g. ml-platform.")
     cost_centre: str = Field(pattern=LABEL_VALUE, description="Cost centre billed, e.g. cc-4711.")
-
-
-class GpuNodeConventions(FrozenModel):
-    """How the existing cluster marks its GPU nodes (Plinth's own convention by default)."""
-
-    node_selector: dict[str, str] = Field(
-        default_factory=lambda: {"plinth.io/accelerator": "nvidia"},
-        description="Labels every GPU node carries; GPU pods select nodes by them.",
-    )
-    taint_key: str = Field("nvidia.com/gpu", description="Key of the taint on GPU nodes.")
-    taint_value: str = Field("true", description="Value of that taint.")
-
-
-class ExistingCluster(FrozenModel):
-    """A cluster Plinth does not create: on-prem, kind, k3d, minikube. Reached through a
-    kubeconfig context; its version and GPU conventions are stated here."""
-
-    target: Literal["existing"] = Field(description="Which target builds the cluster.")
-    context: str | None = Field(
-        None,
-        description=(
-            "kubeconfig context to deploy to; unset uses the current context. Stays secret "
-            "when plinth:cluster is set with --secret."
-        ),
-        json_schema_extra=SECRET_CAPABLE,
-    )
-    kubeconfig: str | None = Field(
-        None,
-        description=(
-            "Path of the kubeconfig file, or its contents (which hold credentials: set "
-            "plinth:cluster with --secret, and it stays secret); unset uses $KUBECONFIG or "
-            "~/.kube/config."
-        ),
-        json_schema_extra=SECRET_CAPABLE,
-    )
-    kubernetes_version: Literal[SUPPORTED_KUBERNETES] = Field(  # type: ignore[valid-type]
-        description="Minor version the cluster runs, e.g. '1.33'; objects are validated against it."
-    )
-    default_storage_class: str = Field(
-        "standard",
-        description="StorageClass for volumes ('standard' on kind, 'local-path' on k3d).",
-    )
-    gpu: GpuNodeConventions = Field(
-        default_factory=GpuNodeConventions, description="How GPU nodes are labelled and tainted."
-    )
 
 
 # A reason is read by a reviewer in every report: it must be words, on one line, with
@@ -177,7 +137,9 @@ class PolicySettings(FrozenModel):
 
 
 class PlatformConfig(FrozenModel):
-    """Everything one environment deploys. Each field is one `plinth:<field>` config key."""
+    """Everything one environment deploys. Each field is one `plinth:<field>` config key:
+    the platform's own below, then one per registered component (components/registry.py),
+    added by `compose_config_model`. Read a component's settings with `args(component)`."""
 
     tier: Tier = Field(description="dev, staging or prod: picks the tier defaults and policy.")
     ownership: Ownership = Field(description="Owner and cost centre, set as labels everywhere.")
@@ -188,29 +150,6 @@ class PlatformConfig(FrozenModel):
         default_factory=dict,
         description="Node pools keyed by a stable name; renaming a key replaces the pool.",
     )
-    jobs: JobsNamespaceArgs = Field(
-        default_factory=JobsNamespaceArgs, description="The shared namespace jobs run in."
-    )
-    spark_operator: SparkOperatorArgs = Field(
-        default_factory=SparkOperatorArgs, description="Kubeflow Spark operator."
-    )
-    training_operator: TrainingOperatorArgs = Field(
-        default_factory=TrainingOperatorArgs, description="Kubeflow training operator."
-    )
-    gpu: GpuEnablementArgs = Field(
-        default_factory=GpuEnablementArgs,
-        description=(
-            "NVIDIA GPU enablement (device plugin and DCGM exporter, or the GPU operator) on "
-            "the GPU nodes. Deployed only when node_pools has a pool with accelerator: "
-            "nvidia; an environment without one gets no GPU enablement, whatever is set here."
-        ),
-    )
-
-    object_storage: ObjectStorageArgs = Field(
-        default_factory=ObjectStorageArgs,
-        description="S3 buckets and the Mountpoint volumes jobs mount (eks target only).",
-    )
-
     policy: PolicySettings = Field(
         default_factory=PolicySettings,
         description="Policy waivers and rule config for `plinth check` and `plinth policy-config`.",
@@ -219,15 +158,42 @@ class PlatformConfig(FrozenModel):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> PlatformConfig:
         problem = (
-            _operator_problem(self)
-            or _target_problem(self)
+            _component_problem(self)
             or _node_pool_problem(self)
             or _namespace_problem(self)
-            or _storage_problem(self)
+            or next(
+                (
+                    found
+                    for component in COMPONENTS
+                    if (found := component.problem(self.args(component), self))
+                ),
+                None,
+            )
         )
         if problem:
             raise ValueError(problem)
         return self
+
+    def args(self, component: Component[ArgsT]) -> ArgsT:
+        """The settings of `component` in this environment."""
+        settings = getattr(self, component.key)
+        if not isinstance(settings, component.args):  # pragma: no cover (the model's own field)
+            raise TypeError(f"plinth:{component.key} is not {component.args.__name__}")
+        return settings
+
+    @property
+    def facts(self) -> ClusterFacts:
+        """What components may know of the cluster, from the configuration alone."""
+        return ClusterFacts(
+            target=self.cluster.target,
+            gpu_nodes=bool(self.gpu_pools),
+            cloud="aws" if self.on_eks else None,
+        )
+
+    def deployed_components(self) -> tuple[Component[Any], ...]:
+        """The registered components this environment deploys, in deployment order."""
+        facts = self.facts
+        return tuple(c for c in COMPONENTS if c.deploys(self.args(c), facts))
 
     @property
     def gpu_pools(self) -> dict[str, NodePool]:
@@ -247,35 +213,55 @@ class PlatformConfig(FrozenModel):
         return self.cluster.default_storage_class
 
 
-def _operator_problem(config: PlatformConfig) -> str | None:
-    """An operator without its jobs namespace, an example in prod or without its GPU."""
-    for key in ("spark_operator", "training_operator"):
-        if getattr(config, key).enabled and not config.jobs.enabled:
-            return (
-                f"jobs.enabled is false but {key} runs its jobs there: set "
-                f"plinth:jobs.enabled to true or plinth:{key}.enabled to false"
-            )
-        if config.tier == "prod" and getattr(config, key).example:
-            return (
-                f"{key}.example is true in a prod environment: examples are smoke "
-                f"tests for dev and staging; set plinth:{key}.example to false"
-            )
-    if config.jobs.quota.gpus == 0 and config.gpu_pools and config.training_operator.example:
-        return (
-            "jobs.quota.gpus is 0 but the training example asks for a GPU on pool "
-            f"{next(iter(config.gpu_pools))!r}: raise plinth:jobs.quota.gpus or set "
-            "plinth:training_operator.example to false"
+def compose_config_model() -> type[PlatformConfig]:
+    """PlatformConfig with one field per registered component, defaults from its Args."""
+    fields: dict[str, Any] = {
+        component.key: (
+            component.args,
+            Field(default_factory=component.args, description=component.summary),
         )
-    return None
+        for component in COMPONENTS
+    }
+    return create_model(
+        "PlatformConfig", __base__=PlatformConfig, __doc__=PlatformConfig.__doc__, **fields
+    )
 
 
-def _target_problem(config: PlatformConfig) -> str | None:
-    if not config.on_eks and "object_storage" in config.model_fields_set:
-        return (
-            f"object_storage is set but cluster.target is {config.cluster.target!r}: S3 "
-            "buckets and volumes need the eks target; remove plinth:object_storage (use "
-            "plinth:jobs.volumes for cluster storage)"
-        )
+# The model the loader validates with; mypy sees the base, whose `args()` reads components.
+PLATFORM_MODEL = compose_config_model()
+
+
+def _component_problem(config: PlatformConfig) -> str | None:
+    """A component set on a target it cannot run on, or enabled without one it requires, or
+    with one it conflicts with: one line naming both, with the fix."""
+    facts = config.facts
+    for component in COMPONENTS:
+        key = component.key
+        if (
+            component.targets
+            and facts.target not in component.targets
+            and (key in config.model_fields_set)
+        ):
+            return (
+                f"{key} is set but cluster.target is {facts.target!r}: {key} needs the "
+                f"{' or '.join(component.targets)} target; remove plinth:{key}"
+            )
+        if not config.args(component).enabled:
+            continue
+        for required in component.requires:
+            if not component.applies(facts):
+                break
+            if not required.deploys(config.args(required), facts):
+                return (
+                    f"{required.key}.enabled is false but {key} requires it: set "
+                    f"plinth:{required.key}.enabled to true or plinth:{key}.enabled to false"
+                )
+        for other in component.conflicts:
+            if config.args(other).enabled:
+                return (
+                    f"{key} and {other.key} are both enabled but cannot run together: set "
+                    f"plinth:{key}.enabled or plinth:{other.key}.enabled to false"
+                )
     return None
 
 
@@ -285,33 +271,32 @@ def _node_pool_problem(config: PlatformConfig) -> str | None:
     return existing_node_pool_problem(config.node_pools)
 
 
-# The operators' own namespaces, as the policy pack knows them by default: jobs placed in
-# one would escape the restricted Pod Security level and the workload rules.
-DEFAULT_OPERATOR_NAMESPACES = {
-    str(SparkOperatorArgs.model_fields["namespace"].default): "spark_operator.namespace",
-    str(TrainingOperatorArgs.model_fields["namespace"].default): "training_operator.namespace",
-    str(GpuEnablementArgs.model_fields["namespace"].default): "gpu.namespace",
-}
-
-
-def _created_namespaces(config: PlatformConfig) -> list[tuple[str, str]]:
-    """(field, namespace) of every namespace the environment's components create."""
-    created = []
-    if config.jobs.enabled:
-        created.append(("jobs.name", config.jobs.name))
-    if config.spark_operator.enabled:
-        created.append(("spark_operator.namespace", config.spark_operator.namespace))
-    if config.training_operator.enabled:
-        created.append(("training_operator.namespace", config.training_operator.namespace))
-    if config.gpu.enabled and config.gpu_pools:
-        created.append(("gpu.namespace", config.gpu.namespace))
+def created_namespaces(config: PlatformConfig) -> list[tuple[str, str, bool]]:
+    """(setting, namespace, whether it is a platform namespace) of every namespace the
+    environment's components create, in deployment order."""
+    created: list[tuple[str, str, bool]] = []
+    for component in config.deployed_components():
+        settings = config.args(component)
+        for platform, declared in (
+            (True, component.namespaces(settings)),
+            (False, component.workload_namespaces(settings)),
+        ):
+            created.extend(
+                (f"{component.key}.{field}", namespace, platform)
+                for field, namespace in declared.items()
+            )
     return created
 
 
+def platform_namespaces(config: PlatformConfig) -> tuple[str, ...]:
+    """The namespaces the environment's components create for their controllers, sorted."""
+    return tuple(sorted({ns for _, ns, platform in created_namespaces(config) if platform}))
+
+
 def _namespace_problem(config: PlatformConfig) -> str | None:
-    """Two components in one namespace, or jobs in an operator's, with the fix; or None."""
+    """Two components in one namespace, with the fix; or None."""
     owner_of: dict[str, str] = {}
-    for field, namespace in _created_namespaces(config):
+    for field, namespace, _ in created_namespaces(config):
         if namespace in owner_of:
             return (
                 f"{owner_of[namespace]} and {field} are both {namespace!r}: each component "
@@ -319,41 +304,6 @@ def _namespace_problem(config: PlatformConfig) -> str | None:
                 "give them different names"
             )
         owner_of[namespace] = field
-    operators = {
-        **DEFAULT_OPERATOR_NAMESPACES,
-        config.spark_operator.namespace: "spark_operator.namespace",
-        config.training_operator.namespace: "training_operator.namespace",
-        config.gpu.namespace: "gpu.namespace",
-    }
-    if config.jobs.enabled and config.jobs.name in operators:
-        return (
-            f"jobs.name is {config.jobs.name!r}, the namespace of "
-            f"{operators[config.jobs.name]}: jobs there would escape the restricted Pod "
-            "Security level and the policy pack's workload rules; choose another name, "
-            "e.g. ml-jobs"
-        )
-    return None
-
-
-def _storage_problem(config: PlatformConfig) -> str | None:
-    """A volume that cannot bind, or two objects with one name in the jobs namespace."""
-    problem = shared_volume_problem(config.jobs.volumes, config.default_storage_class)
-    if problem or not (config.on_eks and config.object_storage.enabled and config.jobs.enabled):
-        return problem
-    # Each S3 volume brings a claim and a service account `s3-<name>` to the jobs namespace.
-    s3_objects = {volume_name(key): key for key in config.object_storage.volumes}
-    for key in sorted(config.jobs.volumes):
-        if key in s3_objects:
-            return (
-                f"jobs.volumes.{key} and object_storage.volumes.{s3_objects[key]} both "
-                f"make the claim {key!r} in the jobs namespace: rename jobs.volumes.{key}"
-            )
-    account = config.spark_operator.driver_service_account
-    if config.spark_operator.enabled and account in s3_objects:
-        return (
-            f"spark_operator.driver_service_account {account!r} is also the service "
-            f"account of object_storage.volumes.{s3_objects[account]}: choose another name"
-        )
     return None
 
 
@@ -425,7 +375,7 @@ def load_platform_config(
     `source` names where the values came from (a file, the stack) for error messages;
     `secret_keys` are the Pulumi config keys (`plinth:cluster`) set with --secret.
     """
-    allowed = sorted(PlatformConfig.model_fields)
+    allowed = sorted(PLATFORM_MODEL.model_fields)
     unknown = sorted(set(plinth_values) - set(allowed))
     if unknown:
         raise ConfigError(
@@ -448,7 +398,7 @@ def load_platform_config(
     _refuse_unkeepable_secrets(secret, source)
     layered = deep_merge(defaults, plinth_values)
     try:
-        config = PlatformConfig.model_validate(layered)
+        config = PLATFORM_MODEL.model_validate(layered)
     except ValidationError as error:
         raise ConfigError(_one_line(error, source)) from None
     return _keep_secrets(config, secret)
@@ -463,7 +413,7 @@ REACH_NO_RESOURCE = ("policy",)
 def _refuse_unkeepable_secrets(secret: Sequence[str], source: str) -> None:
     """A secret key with nothing that can stay secret is refused rather than leaked."""
     for key in secret:
-        field = PlatformConfig.model_fields.get(key)
+        field = PLATFORM_MODEL.model_fields.get(key)
         if key in REACH_NO_RESOURCE or field is None:
             continue
         if not any(secret_capable_fields(model) for model in _models_in(field.annotation)):
@@ -489,7 +439,7 @@ def _keep_secrets(config: PlatformConfig, secret: Sequence[str]) -> PlatformConf
 def secret_capable_settings() -> list[str]:
     """The settings that stay secret when their key is set with --secret, sorted."""
     settings: set[str] = set()
-    for key, field in PlatformConfig.model_fields.items():
+    for key, field in PLATFORM_MODEL.model_fields.items():
         for model in _models_in(field.annotation):
             settings.update(f"{key}.{name}" for name in secret_capable_fields(model))
     return sorted(settings)

@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 from moto.core import enable_iam_authentication
 
-from components.aws.policy_documents import TLS_STATEMENT_ID
+from clouds.aws.policy_documents import TLS_STATEMENT_ID
 from plinth import bootstrap
 from plinth.aws_session import AwsError
 from plinth.bootstrap import (

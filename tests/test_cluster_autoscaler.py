@@ -14,20 +14,20 @@ import pulumi_kubernetes as k8s
 import pytest
 from pydantic import ValidationError
 
+from clouds.aws.context import AwsContext, OidcIssuer
 from components import versions
-from components.aws.cluster_autoscaler import (
-    READ_ACTIONS,
-    SCALE_ACTIONS,
-    ClusterAutoscaler,
-    ClusterAutoscalerArgs,
-    go_duration,
-    image_for,
-)
-from components.aws.context import AwsContext, OidcIssuer
 from components.cluster import GPU_RESOURCE, Cluster, GpuScheduling, Taint
 from plinth.engine import kubernetes_objects, record
 from policies.cloud_aws import DEFAULT_ACTIONS_ON_ANY_RESOURCE
 from policies.stack import DEFAULT_LABELS, DEFAULT_TAGS
+from targets.eks.args import ClusterAutoscalerArgs
+from targets.eks.cluster_autoscaler import (
+    READ_ACTIONS,
+    SCALE_ACTIONS,
+    ClusterAutoscaler,
+    go_duration,
+    image_for,
+)
 from tests.policy_harness import violations
 from tests.upstream_schemas import builtin_object_errors, object_label
 

@@ -14,7 +14,7 @@ from components.cluster import GPU_RESOURCE
 from components.merge import deep_merge
 from plinth.engine import kubernetes_objects
 from plinth.synth import synthesize
-from stacks.config import ExistingCluster
+from targets.existing.args import ExistingCluster
 from tests.conftest import ROOT, SynthesizedEnvironment
 
 Variant = Callable[[dict[str, Any]], list[dict[str, Any]]]

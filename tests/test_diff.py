@@ -21,7 +21,8 @@ from plinth.engine import make_urn
 from plinth.environments import load_environment
 from plinth.replacement import format_path, parse_path
 from policies.stateful import STATEFUL_TYPES
-from stacks.config import ExistingCluster, PlatformConfig
+from stacks.config import PlatformConfig
+from targets.existing.args import ExistingCluster
 from tests.conftest import ROOT
 
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from components.aws.eks_cluster import EksClusterArgs
-from components.aws.instance_types import nvidia_gpus
+from clouds.aws.instance_types import nvidia_gpus
 from components.cluster import GPU_NODE_LABELS, GPU_TAINT
-from components.node_pools import NodePool
 from stacks.config import ConfigError, load_platform_config
+from targets.eks.args import EksClusterArgs
+from targets.node_pools import NodePool
 from tests.conftest import SynthesizedEnvironment
 
 EKS_ENVIRONMENTS = ("dev", "staging", "prod")

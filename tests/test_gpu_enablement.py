@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from components import versions
-from components.gpu_enablement import CRD_FILES, GpuEnablementArgs
+from components.gpu_enablement.args import GpuEnablementArgs
+from components.gpu_enablement.component import CRD_FILES
 from plinth.chart_values import unknown_value_paths
 from plinth.engine import kubernetes_objects
 from plinth.upstream import upstream_file_for_url
 from policies.namespaces import DEFAULT_PLATFORM_NAMESPACES
-from stacks.config import ExistingCluster
+from targets.existing.args import ExistingCluster
 from tests.conftest import SynthesizedEnvironment
 from tests.test_components import Variant, variant  # noqa: F401 (the `variant` fixture)
 from tests.test_config import error_of, valid_values

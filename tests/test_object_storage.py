@@ -17,16 +17,13 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.aws.context import AwsContext, OidcIssuer
-from components.aws.object_storage import (
-    MOUNTPOINT_DRIVER,
-    S3_WRITE,
-    ObjectStorage,
-    ObjectStorageArgs,
-    S3Volumes,
-)
+from clouds.aws.context import AwsContext, OidcIssuer
 from components.cluster import Cluster
-from components.jobs_namespace import JobsNamespace, JobsNamespaceArgs
+from components.jobs_namespace.args import JobsNamespaceArgs
+from components.jobs_namespace.component import JobsNamespace
+from components.object_storage.args import ObjectStorageArgs
+from components.object_storage.buckets import ObjectStorage
+from components.object_storage.volumes import MOUNTPOINT_DRIVER, S3_WRITE, S3Volumes
 from plinth.engine import record
 from plinth.placeholders import aws_outputs
 from tests.policy_harness import violations

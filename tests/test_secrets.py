@@ -17,12 +17,7 @@ from plinth.engine import SECRET_MARK, record
 from plinth.environments import load_environment
 from plinth.plan import plan_document, write_plan
 from plinth.rendering import expand_plan
-from stacks.config import (
-    ConfigError,
-    PlatformConfig,
-    load_platform_config,
-    secret_capable_settings,
-)
+from stacks.config import ConfigError, PlatformConfig, load_platform_config, secret_capable_settings
 from stacks.credentials import plain_credentials
 from tests.conftest import ENVIRONMENTS, ROOT, upstream_dir
 from tests.test_cli import local_config, run_plinth, write_environment

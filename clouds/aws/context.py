@@ -1,0 +1,58 @@
+"""What every AWS component receives: the provider to create through and the environment's
+rules for resources that hold data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import pulumi
+import pulumi_aws as aws
+
+from components.stateful import data_options
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """The AWS provider of one environment (its region and default tags) and whether
+    resources holding data are protected (prod)."""
+
+    provider: aws.Provider
+    region: str
+    protect_stateful: bool
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """The environment's ownership tags (also the provider's default tags), for what the
+    provider does not tag by itself, such as the instances a node group launches."""
+
+    def options(self, parent: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
+        """Options for a component's AWS children: parented to it, created through the
+        environment's provider."""
+        return pulumi.ResourceOptions(parent=parent, provider=self.provider, **options)  # type: ignore[arg-type]
+
+    def stateful_options(
+        self, parent: pulumi.Resource, **options: object
+    ) -> pulumi.ResourceOptions:
+        """Options for a child that holds data: protected and kept on delete where that is
+        the environment's rule, so `pulumi up` never deletes or replaces it silently."""
+        return pulumi.ResourceOptions.merge(
+            data_options(self.protect_stateful), self.options(parent, **options)
+        )
+
+
+@dataclass(frozen=True)
+class OidcIssuer:
+    """The cluster's OIDC issuer as IAM knows it, for IRSA trust policies."""
+
+    provider_arn: pulumi.Output[str]
+    url: pulumi.Output[str]
+    """The issuer URL, `https://oidc.eks.<region>.amazonaws.com/id/<id>`."""
+
+
+@dataclass(frozen=True)
+class AwsCloud:
+    """What a cluster built on AWS brings to components that use AWS services (the S3
+    volumes): the environment's AWS context and the cluster's OIDC issuer."""
+
+    context: AwsContext
+    issuer: OidcIssuer

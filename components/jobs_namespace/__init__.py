@@ -1,0 +1,45 @@
+"""The jobs namespace component (`plinth:jobs`); see README.md."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from components.contract import Component, Deployed, Placement
+from components.jobs_namespace.args import JobsNamespaceArgs, shared_volume_problem
+
+if TYPE_CHECKING:
+    import pulumi
+
+    from components.cluster import Cluster
+    from stacks.config import PlatformConfig
+
+
+def _deploy(
+    args: JobsNamespaceArgs,
+    cluster: Cluster,
+    deployed: Deployed,
+    where: Placement,
+) -> pulumi.ComponentResource:
+    import pulumi  # noqa: PLC0415
+
+    from components.jobs_namespace.component import JobsNamespace  # noqa: PLC0415 (SDK on deploy)
+
+    del deployed
+    jobs = JobsNamespace(where.name, args, cluster=cluster, opts=where.options())
+    pulumi.export("jobs_namespace", jobs.namespace_name)
+    return jobs
+
+
+def _problem(args: JobsNamespaceArgs, config: PlatformConfig) -> str | None:
+    return shared_volume_problem(args.volumes, config.default_storage_class)
+
+
+COMPONENT = Component(
+    key="jobs",
+    args=JobsNamespaceArgs,
+    name="jobs",
+    summary="The shared namespace jobs run in.",
+    deploy=_deploy,
+    workload_namespaces=lambda args: {"name": args.name},
+    problem=_problem,
+)

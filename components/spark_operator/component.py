@@ -1,0 +1,196 @@
+"""Kubeflow Spark operator: runs `SparkApplication`s in the shared jobs namespace.
+
+Installs the three CRDs (SparkApplication, ScheduledSparkApplication, SparkConnect) from
+the pinned upstream release, then the `spark-operator` chart with CRDs skipped, the
+mutating/validating webhook and Prometheus metrics on. In the jobs namespace it creates
+the service account Spark drivers run as and the Role that lets a driver manage its
+executors. With `example: true` it also submits a SparkPi `SparkApplication`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pulumi_kubernetes.helm.v4 import Chart, RepositoryOptsArgs
+
+from components import versions
+from components.cluster import Cluster
+from components.crds import install_crds
+from components.jobs_namespace.component import JobsNamespace
+from components.merge import deep_merge
+from components.pod_security import RESTRICTED_CONTAINER, namespace_labels
+from components.rbac import grant
+from components.secrets import values_override
+from components.spark_operator.args import SparkOperatorArgs
+
+CRD_FILES = (
+    "sparkoperator.k8s.io_sparkapplications.yaml",
+    "sparkoperator.k8s.io_scheduledsparkapplications.yaml",
+    "sparkoperator.k8s.io_sparkconnects.yaml",
+)
+# What a Spark driver does in its namespace: start, watch and clean up its executors, the
+# headless service they reach it by, their config maps and on-demand volume claims.
+DRIVER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
+    {
+        "api_groups": [""],
+        "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"],
+        "verbs": [
+            "create",
+            "get",
+            "list",
+            "watch",
+            "update",
+            "patch",
+            "delete",
+            "deletecollection",
+        ],
+    }
+]
+
+
+class SparkOperator(pulumi.ComponentResource):
+    """The Spark operator, its CRDs, and what Spark drivers need in the jobs namespace."""
+
+    def __init__(
+        self,
+        name: str,
+        args: SparkOperatorArgs,
+        *,
+        cluster: Cluster,
+        jobs_namespace: JobsNamespace,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("plinth:ml:SparkOperator", name, None, opts)
+        child = cluster.resource_options(self)
+        # The chart's controller and webhook run restricted (see chart_values), so their
+        # namespace enforces it like the training operator's.
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=cluster.metadata(args.namespace, **namespace_labels("restricted")),
+            opts=child,
+        )
+        self.crds = install_crds(name, versions.SPARK_OPERATOR_CRD_BASE, CRD_FILES, child)
+        driver_account = self._driver_rbac(name, args, cluster, jobs_namespace)
+        self.chart = Chart(
+            name,
+            chart="spark-operator",
+            version=versions.SPARK_OPERATOR_CHART,
+            repository_opts=RepositoryOptsArgs(repo=versions.SPARK_OPERATOR_CHART_REPO),
+            namespace=args.namespace,
+            skip_crds=True,
+            values=chart_values(args, cluster, jobs_namespace.namespace_name),
+            opts=cluster.chart_options(self, depends_on=[namespace, *self.crds]),
+        )
+        if args.example:
+            self._spark_pi(name, args, cluster, jobs_namespace.namespace_name, [driver_account])
+        self.register_outputs({"namespace": args.namespace})
+
+    def _driver_rbac(
+        self, name: str, args: SparkOperatorArgs, cluster: Cluster, jobs: JobsNamespace
+    ) -> pulumi.Resource:
+        opts = pulumi.ResourceOptions.merge(
+            cluster.resource_options(self), pulumi.ResourceOptions(depends_on=[jobs.namespace])
+        )
+        ns = jobs.namespace_name
+        account = args.driver_service_account
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-driver", metadata=cluster.metadata(account, ns), opts=opts
+        )
+        grant(
+            f"{name}-driver",
+            cluster=cluster,
+            role_name=account,
+            rules=DRIVER_RULES,
+            account=account,
+            account_namespace=ns,
+            role_namespace=ns,
+            opts=opts,
+        )
+        return service_account
+
+    def _spark_pi(
+        self,
+        name: str,
+        args: SparkOperatorArgs,
+        cluster: Cluster,
+        namespace: str,
+        needs: list[pulumi.Resource],
+    ) -> None:
+        pod_security = {
+            "securityContext": RESTRICTED_CONTAINER,
+            "podSecurityContext": {"runAsUser": 185, "runAsGroup": 185, "fsGroup": 185},
+            # Spark writes shuffle and spill files under the local dir: an emptyDir keeps the
+            # root filesystem read-only.
+            "volumeMounts": [{"name": "spark-local", "mountPath": "/tmp"}],  # noqa: S108 (an emptyDir)
+            "labels": dict(sorted(cluster.labels.items())),
+        }
+        k8s.apiextensions.CustomResource(
+            f"{name}-example-spark-pi",
+            api_version="sparkoperator.k8s.io/v1beta2",
+            kind="SparkApplication",
+            metadata=cluster.metadata("spark-pi", namespace, **{"plinth.io/example": "true"}),
+            spec={
+                "type": "Scala",
+                "mode": "cluster",
+                "image": versions.SPARK_IMAGE,
+                "imagePullPolicy": "IfNotPresent",
+                "mainClass": "org.apache.spark.examples.SparkPi",
+                "mainApplicationFile": "local:///opt/spark/examples/jars/spark-examples.jar",
+                "arguments": ["1000"],
+                "sparkVersion": versions.SPARK_IMAGE.rsplit(":", 1)[1],
+                "restartPolicy": {"type": "Never"},
+                "volumes": [{"name": "spark-local", "emptyDir": {"sizeLimit": "2Gi"}}],
+                "driver": {
+                    "cores": 1,
+                    "coreLimit": "1",
+                    "memory": "512m",
+                    "serviceAccount": args.driver_service_account,
+                    **pod_security,
+                },
+                "executor": {
+                    "instances": 1,
+                    "cores": 1,
+                    "coreLimit": "1",
+                    "memory": "512m",
+                    **pod_security,
+                },
+            },
+            opts=pulumi.ResourceOptions.merge(
+                cluster.resource_options(self),
+                pulumi.ResourceOptions(depends_on=[self.chart, *self.crds, *needs]),
+            ),
+        )
+
+
+def chart_values(args: SparkOperatorArgs, cluster: Cluster, jobs_namespace: str) -> dict[str, Any]:
+    """The chart values Plinth renders from the typed options, with `values_override` on top."""
+    restricted = {"securityContext": RESTRICTED_CONTAINER}
+    rendered: dict[str, Any] = {
+        # Object names that do not depend on the release (spark-operator-controller, ...).
+        "fullnameOverride": "spark-operator",
+        "commonLabels": dict(sorted(cluster.labels.items())),
+        "controller": {
+            "replicas": args.controller_replicas,
+            "leaderElection": {"enable": True},
+            "resources": args.controller_resources.to_kubernetes(),
+            **restricted,
+        },
+        "webhook": {
+            "enable": True,
+            "replicas": args.webhook_replicas,
+            "leaderElection": {"enable": True},
+            "resources": args.webhook_resources.to_kubernetes(),
+            **restricted,
+        },
+        # Plinth owns the drivers' service account and RBAC (see DRIVER_RULES), so the
+        # chart only watches the jobs namespace.
+        "spark": {
+            "jobNamespaces": [jobs_namespace],
+            "serviceAccount": {"create": False, "name": args.driver_service_account},
+            "rbac": {"create": False},
+        },
+        "prometheus": {"metrics": {"enable": args.metrics}},
+    }
+    return deep_merge(rendered, values_override(args.values_override, args))

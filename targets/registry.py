@@ -1,0 +1,51 @@
+"""The cluster targets: `plinth:cluster.target` -> the function that builds the cluster.
+
+A target turns its settings into a `Cluster` (components/cluster.py): the Kubernetes
+provider and the facts components need. It builds whatever the cluster needs around it
+(on eks: the VPC, the control plane, the node pools, the autoscaler) and nothing else:
+every platform component deploys through the registry (components/registry.py), on every
+target alike. A target's SDK is imported only when that target builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from components.stateful import protects_data
+
+if TYPE_CHECKING:
+    from components.cluster import Cluster
+    from stacks.config import PlatformConfig
+
+# target -> module whose `build(environment, config, labels, protect_stateful)` builds it.
+TARGETS = {
+    "existing": "targets.existing.target",
+    "eks": "targets.eks.target",
+}
+BuildFunction = Callable[[str, "PlatformConfig", dict[str, str], bool], "Cluster"]
+
+
+def platform_labels(environment: str, config: PlatformConfig) -> dict[str, str]:
+    """The labels every Kubernetes object of the environment carries."""
+    return {
+        "app.kubernetes.io/part-of": "plinth",
+        "plinth.io/environment": environment,
+        "plinth.io/tier": config.tier,
+        "plinth.io/owner": config.ownership.owner,
+        "plinth.io/cost-centre": config.ownership.cost_centre,
+    }
+
+
+def build_cluster(environment: str, config: PlatformConfig) -> Cluster:
+    """The cluster of `config.cluster.target`, checked against the configuration's facts."""
+    build: BuildFunction = import_module(TARGETS[config.cluster.target]).build
+    cluster = build(
+        environment, config, platform_labels(environment, config), protects_data(config.tier)
+    )
+    if (cluster.gpu is not None) != config.facts.gpu_nodes:  # pragma: no cover (target bug)
+        raise RuntimeError(
+            f"target {config.cluster.target} disagrees with the configuration about GPU nodes"
+        )
+    return cluster
