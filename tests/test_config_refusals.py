@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stacks.config import PlatformConfig
+from stacks.config import PlatformConfig, load_platform_config, platform_namespaces
 from tests.test_config import error_of, load, valid_values
 
 EKS_CLUSTER = {
@@ -75,12 +75,17 @@ def test_jobs_in_an_operator_namespace_are_refused(name: str, owner: str) -> Non
     refused(valid_values(jobs={"name": name}), "jobs.name", owner, repr(name))
 
 
-def test_jobs_in_a_disabled_operator_default_namespace_are_refused() -> None:
-    """The policy pack treats the operators' default namespaces as platform namespaces."""
+def test_jobs_in_an_operator_namespace_are_refused() -> None:
+    refused(valid_values(jobs={"name": "kubeflow"}), "training_operator.namespace", "jobs.name")
+
+
+def test_jobs_may_take_the_default_namespace_of_a_disabled_operator() -> None:
+    """Platform namespaces are those of the components deployed, not their defaults."""
     off = {"enabled": False, "example": False}
-    values = valid_values(jobs={"name": "kubeflow"}, training_operator=off)
-    message = refused(values, "jobs.name", "training_operator.namespace")
-    assert "restricted" in message
+    config = load_platform_config(
+        valid_values(jobs={"name": "kubeflow"}, training_operator=off), source="test"
+    )
+    assert "kubeflow" not in platform_namespaces(config)
 
 
 def test_two_operators_in_one_namespace_are_refused() -> None:

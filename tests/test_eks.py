@@ -221,9 +221,10 @@ def test_cluster_encrypts_secrets_logs_and_uses_access_entries(
     assert inputs["accessConfig"]["authenticationMode"] == "API"
     assert inputs["version"] == settings(eks_env).kubernetes_version
     admins = eks_env.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    assert sorted(a["inputs"]["principalArn"] for a in admins) == sorted(
-        settings(eks_env).cluster_admins
-    )
+    expected = settings(eks_env).cluster_admins
+    assert sorted(a["inputs"]["principalArn"] for a in admins) == sorted(expected.values())
+    prefix = f"{eks_env.environment.name}-eks-admin-"
+    assert sorted(a["name"].removeprefix(prefix) for a in admins) == sorted(expected)
 
 
 def trust_subject(role: Mapping[str, Any]) -> tuple[str, str]:
@@ -427,7 +428,8 @@ def test_unbuildable_node_pools_are_refused(change: dict[str, Any], expected: st
         ),
         ({"vpc_cidr": "10.0.0.0/8"}, "use a /16 to /20"),
         ({"kubernetes_version": "1.29"}, "plinth:cluster.kubernetes_version"),
-        ({"cluster_admins": ["admin"]}, "is not an IAM role or user ARN"),
+        ({"cluster_admins": {"ops": "admin"}}, "is not an IAM role or user ARN"),
+        ({"cluster_admins": ["arn:aws:iam::111122223333:role/ops"]}, "write it as a map"),
     ],
 )
 def test_bad_cluster_settings_are_refused(cluster: dict[str, Any], expected: str) -> None:

@@ -116,7 +116,7 @@ def test_secret_settings_of_an_existing_cluster_reach_resources_as_secrets(
 
 
 def test_secret_settings_of_an_eks_cluster_reach_resources_as_secrets(tmp_path: Path) -> None:
-    changes = {"cluster_admins": [ADMIN_ARN], "public_access_cidrs": [OFFICE_CIDR]}
+    changes = {"cluster_admins": {"platform": ADMIN_ARN}, "public_access_cidrs": [OFFICE_CIDR]}
     config = stack_config("dev", cluster=changes)
     entries, written = synthesized_plan("dev", config, ["plinth:cluster"], tmp_path)
     for value in (ADMIN_ARN, OFFICE_CIDR, "999988887777"):
@@ -127,7 +127,7 @@ def test_secret_settings_of_an_eks_cluster_reach_resources_as_secrets(tmp_path: 
         "aws:eks/accessEntry:AccessEntry",
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     ):
-        assert input_at(entries, type_token, "dev-eks-admin-0", "principalArn") == SECRET_MARK
+        assert input_at(entries, type_token, "dev-eks-admin-platform", "principalArn") == SECRET_MARK
 
 
 def test_the_same_settings_in_plain_config_stay_readable(tmp_path: Path) -> None:

@@ -24,25 +24,18 @@ root with SYS_ADMIN for profiling metrics), so their namespace enforces Pod Secu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
-from pulumi_kubernetes.helm.v4 import Chart, RepositoryOptsArgs
 
 from components import versions
+from components.chart_component import ChartComponent, ChartRelease, CrdRelease, release_values
 from components.cluster import Cluster, GpuScheduling
-from components.crds import install_crds
 from components.gpu_enablement.args import (
     DCGM_EXPORTER,
     DEVICE_PLUGIN,
-    ChartName,
     GpuEnablementArgs,
 )
-from components.merge import deep_merge
-from components.pod_security import namespace_labels
-from components.secrets import values_override
 
 CRD_FILES = (
     "nvidia.com_clusterpolicies.yaml",
@@ -53,7 +46,7 @@ CRD_FILES = (
 )
 
 
-class GpuEnablement(pulumi.ComponentResource):
+class GpuEnablement(ChartComponent):
     """The device plugin and DCGM exporter, or the GPU operator, on the cluster's GPU nodes."""
 
     def __init__(
@@ -70,57 +63,44 @@ class GpuEnablement(pulumi.ComponentResource):
                 f"{name}: GpuEnablement needs a cluster with GPU nodes, but cluster.gpu is "
                 "None: add a node pool with accelerator: nvidia, or leave GpuEnablement out"
             )
-        super().__init__("plinth:gpu:GpuEnablement", name, None, opts)
-        child = cluster.resource_options(self)
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=cluster.metadata(args.namespace, **namespace_labels("privileged")),
-            opts=child,
+        operator = args.mode == "gpu-operator"
+        super().__init__(
+            "plinth:gpu:GpuEnablement",
+            name,
+            cluster=cluster,
+            namespace=args.namespace,
+            pod_security="privileged",
+            crds=CrdRelease(versions.GPU_OPERATOR_CRD_BASE, CRD_FILES) if operator else None,
+            opts=opts,
         )
-        self.crds: list[pulumi.Resource] = []
-        if args.mode == "gpu-operator":
-            self.crds = install_crds(name, versions.GPU_OPERATOR_CRD_BASE, CRD_FILES, child)
+        if operator:
             releases = [
-                (
-                    "operator",
+                ChartRelease(
+                    f"{name}-operator",
                     "gpu-operator",
                     versions.GPU_OPERATOR_CHART,
                     versions.GPU_OPERATOR_CHART_REPO,
                     gpu_operator_values(args, cluster, gpu),
-                ),
+                )
             ]
         else:
             releases = [
-                (
-                    "device-plugin",
+                ChartRelease(
+                    f"{name}-device-plugin",
                     "nvidia-device-plugin",
                     versions.NVIDIA_DEVICE_PLUGIN_CHART,
                     versions.NVIDIA_DEVICE_PLUGIN_CHART_REPO,
                     device_plugin_values(args, gpu),
                 ),
-                (
-                    "dcgm-exporter",
+                ChartRelease(
+                    f"{name}-dcgm-exporter",
                     "dcgm-exporter",
                     versions.DCGM_EXPORTER_CHART,
                     versions.DCGM_EXPORTER_CHART_REPO,
                     dcgm_exporter_values(args, cluster, gpu),
                 ),
             ]
-        # Each chart waits for the namespace and, for the operator, its CRDs.
-        after = cluster.chart_options(self, depends_on=[namespace, *self.crds])
-        self.charts = [
-            Chart(
-                f"{name}-{suffix}",
-                chart=chart,
-                version=version,
-                repository_opts=RepositoryOptsArgs(repo=repo),
-                namespace=args.namespace,
-                skip_crds=True,
-                values=values,
-                opts=after,
-            )
-            for suffix, chart, version, repo, values in releases
-        ]
+        self.charts = self.install_charts(releases)
         self.register_outputs({"namespace": args.namespace, "mode": args.mode})
 
 
@@ -145,11 +125,6 @@ def gpu_node_affinity(gpu: GpuScheduling) -> dict[str, Any]:
     }
 
 
-def chart_override(args: GpuEnablementArgs, chart: ChartName) -> Mapping[str, Any]:
-    """The `values_override` of `chart`, secret when plinth:gpu is set with --secret."""
-    return values_override(args.values_override.get(chart, {}), args)
-
-
 def device_plugin_values(args: GpuEnablementArgs, gpu: GpuScheduling) -> dict[str, Any]:
     """Values of the `nvidia-device-plugin` chart, with its `values_override` on top."""
     rendered: dict[str, Any] = {
@@ -168,7 +143,7 @@ def device_plugin_values(args: GpuEnablementArgs, gpu: GpuScheduling) -> dict[st
             "capabilities": {"drop": ["ALL"]},
         },
     }
-    return deep_merge(rendered, chart_override(args, "nvidia-device-plugin"))
+    return release_values(rendered, args.values_override.get("nvidia-device-plugin", {}), args)
 
 
 def dcgm_exporter_values(
@@ -185,7 +160,7 @@ def dcgm_exporter_values(
         # The chart creates one by default, which fails without the Prometheus operator.
         "serviceMonitor": {"enabled": args.service_monitor},
     }
-    return deep_merge(rendered, chart_override(args, "dcgm-exporter"))
+    return release_values(rendered, args.values_override.get("dcgm-exporter", {}), args)
 
 
 def gpu_operator_values(
@@ -215,4 +190,4 @@ def gpu_operator_values(
         # operator clears nvidia.com/gpu.present on a node without those labels.
         "node-feature-discovery": {"worker": {"tolerations": taint}},
     }
-    return deep_merge(rendered, chart_override(args, "gpu-operator"))
+    return release_values(rendered, args.values_override.get("gpu-operator", {}), args)

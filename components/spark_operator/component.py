@@ -13,16 +13,13 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_kubernetes.helm.v4 import Chart, RepositoryOptsArgs
 
 from components import versions
+from components.chart_component import ChartComponent, ChartRelease, CrdRelease, release_values
 from components.cluster import Cluster
-from components.crds import install_crds
 from components.jobs_namespace.component import JobsNamespace
-from components.merge import deep_merge
-from components.pod_security import RESTRICTED_CONTAINER, namespace_labels
+from components.pod_security import RESTRICTED_CONTAINER
 from components.rbac import grant
-from components.secrets import values_override
 from components.spark_operator.args import SparkOperatorArgs
 
 CRD_FILES = (
@@ -50,7 +47,7 @@ DRIVER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
 ]
 
 
-class SparkOperator(pulumi.ComponentResource):
+class SparkOperator(ChartComponent):
     """The Spark operator, its CRDs, and what Spark drivers need in the jobs namespace."""
 
     def __init__(
@@ -62,26 +59,28 @@ class SparkOperator(pulumi.ComponentResource):
         jobs_namespace: JobsNamespace,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("plinth:ml:SparkOperator", name, None, opts)
-        child = cluster.resource_options(self)
         # The chart's controller and webhook run restricted (see chart_values), so their
         # namespace enforces it like the training operator's.
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=cluster.metadata(args.namespace, **namespace_labels("restricted")),
-            opts=child,
-        )
-        self.crds = install_crds(name, versions.SPARK_OPERATOR_CRD_BASE, CRD_FILES, child)
-        driver_account = self._driver_rbac(name, args, cluster, jobs_namespace)
-        self.chart = Chart(
+        super().__init__(
+            "plinth:ml:SparkOperator",
             name,
-            chart="spark-operator",
-            version=versions.SPARK_OPERATOR_CHART,
-            repository_opts=RepositoryOptsArgs(repo=versions.SPARK_OPERATOR_CHART_REPO),
+            cluster=cluster,
             namespace=args.namespace,
-            skip_crds=True,
-            values=chart_values(args, cluster, jobs_namespace.namespace_name),
-            opts=cluster.chart_options(self, depends_on=[namespace, *self.crds]),
+            pod_security="restricted",
+            crds=CrdRelease(versions.SPARK_OPERATOR_CRD_BASE, CRD_FILES),
+            opts=opts,
+        )
+        driver_account = self._driver_rbac(name, args, cluster, jobs_namespace)
+        [self.chart] = self.install_charts(
+            [
+                ChartRelease(
+                    name,
+                    "spark-operator",
+                    versions.SPARK_OPERATOR_CHART,
+                    versions.SPARK_OPERATOR_CHART_REPO,
+                    chart_values(args, cluster, jobs_namespace.namespace_name),
+                )
+            ]
         )
         if args.example:
             self._spark_pi(name, args, cluster, jobs_namespace.namespace_name, [driver_account])
@@ -193,4 +192,4 @@ def chart_values(args: SparkOperatorArgs, cluster: Cluster, jobs_namespace: str)
         },
         "prometheus": {"metrics": {"enable": args.metrics}},
     }
-    return deep_merge(rendered, values_override(args.values_override, args))
+    return release_values(rendered, args.values_override, args)

@@ -27,13 +27,12 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import versions
+from components.chart_component import ChartComponent, CrdRelease
 from components.cluster import GPU_RESOURCE, Cluster
-from components.crds import install_crds
 from components.jobs_namespace.component import JobsNamespace
 from components.pod_security import (
     RESTRICTED_CONTAINER,
     RESTRICTED_CONTAINER_ARGS,
-    namespace_labels,
 )
 from components.rbac import grant
 from components.training_operator.args import TrainingOperatorArgs
@@ -163,7 +162,7 @@ PYTORCH_INIT_CONTAINER: dict[str, Any] = {
 }
 
 
-class TrainingOperator(pulumi.ComponentResource):
+class TrainingOperator(ChartComponent):
     """The training operator, its CRDs and (optionally) a PyTorchJob smoke test."""
 
     def __init__(
@@ -175,16 +174,17 @@ class TrainingOperator(pulumi.ComponentResource):
         jobs_namespace: JobsNamespace,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("plinth:ml:TrainingOperator", name, None, opts)
-        child = cluster.resource_options(self)
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata=cluster.metadata(args.namespace, **namespace_labels("restricted")),
-            opts=child,
+        super().__init__(
+            "plinth:ml:TrainingOperator",
+            name,
+            cluster=cluster,
+            namespace=args.namespace,
+            pod_security="restricted",
+            crds=CrdRelease(versions.TRAINING_OPERATOR_CRD_BASE, CRD_FILES),
+            opts=opts,
         )
-        self.crds = install_crds(name, versions.TRAINING_OPERATOR_CRD_BASE, CRD_FILES, child)
         in_namespace = pulumi.ResourceOptions.merge(
-            child, pulumi.ResourceOptions(depends_on=[namespace])
+            cluster.resource_options(self), pulumi.ResourceOptions(depends_on=[self.namespace])
         )
         needs = [
             *self._rbac(name, args, cluster, in_namespace),
