@@ -11,7 +11,10 @@ import yaml
 
 from components import versions
 from components.cluster import GPU_RESOURCE
+from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from components.merge import deep_merge
+from components.spark_operator import COMPONENT as SPARK_OPERATOR
+from components.training_operator import COMPONENT as TRAINING_OPERATOR
 from plinth.engine import kubernetes_objects
 from plinth.synth import synthesize
 from targets.existing.args import ExistingCluster
@@ -93,7 +96,9 @@ def test_spark_chart_skips_crds_and_watches_the_jobs_namespace(env: SynthesizedE
     inputs = chart["inputs"]
     assert inputs["skipCrds"] is True
     assert inputs["version"] == versions.SPARK_OPERATOR_CHART
-    assert inputs["values"]["spark"]["jobNamespaces"] == [env.environment.platform.jobs.name]
+    assert inputs["values"]["spark"]["jobNamespaces"] == [
+        env.environment.platform.args(JOBS_NAMESPACE).name
+    ]
     assert inputs["values"]["webhook"]["enable"] is True
     assert inputs["values"]["prometheus"]["metrics"]["enable"] is True
     crds = {e["urn"] for e in env.of_type("kubernetes:yaml/v2:ConfigFile")}
@@ -101,8 +106,8 @@ def test_spark_chart_skips_crds_and_watches_the_jobs_namespace(env: SynthesizedE
 
 
 def test_spark_driver_rbac_lives_in_the_jobs_namespace(env: SynthesizedEnvironment) -> None:
-    jobs = env.environment.platform.jobs.name
-    account = env.environment.platform.spark_operator.driver_service_account
+    jobs = env.environment.platform.args(JOBS_NAMESPACE).name
+    account = env.environment.platform.args(SPARK_OPERATOR).driver_service_account
     entries = env.entries
     assert find(entries, "ServiceAccount", account)["metadata"]["namespace"] == jobs
     role = find(entries, "Role", account)
@@ -117,7 +122,7 @@ def test_spark_driver_rbac_lives_in_the_jobs_namespace(env: SynthesizedEnvironme
 
 
 def test_jobs_namespace_is_fenced(env: SynthesizedEnvironment) -> None:
-    jobs = env.environment.platform.jobs
+    jobs = env.environment.platform.args(JOBS_NAMESPACE)
     namespace = find(env.entries, "Namespace", jobs.name)
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     quota = find(env.entries, "ResourceQuota", "jobs-quota")["spec"]["hard"]
@@ -204,7 +209,7 @@ def test_values_override_merges_over_rendered_values(variant: Variant) -> None:
 
 def test_replicas_above_one_elect_a_leader(synthesized: dict[str, SynthesizedEnvironment]) -> None:
     onprem = synthesized["onprem"]
-    assert onprem.environment.platform.training_operator.replicas == 2
+    assert onprem.environment.platform.args(TRAINING_OPERATOR).replicas == 2
     deployment = find(onprem.entries, "Deployment", "training-operator")
     assert deployment["spec"]["replicas"] == 2
     assert "--leader-elect" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -225,7 +230,9 @@ def claims(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_each_shared_volume_is_a_claim_in_the_jobs_namespace(
     synthesized: dict[str, SynthesizedEnvironment],
 ) -> None:
-    with_volumes = [env for env in synthesized.values() if env.environment.platform.jobs.volumes]
+    with_volumes = [
+        env for env in synthesized.values() if env.environment.platform.args(JOBS_NAMESPACE).volumes
+    ]
     # The existing-cluster environments share data through claims; EKS ones through S3.
     assert {env.environment.name for env in with_volumes} >= {"local", "onprem"}
     for env in with_volumes:
@@ -235,9 +242,9 @@ def test_each_shared_volume_is_a_claim_in_the_jobs_namespace(
 def check_claims(env: SynthesizedEnvironment) -> None:
     platform = env.environment.platform
     assert isinstance(platform.cluster, ExistingCluster)
-    for key, volume in platform.jobs.volumes.items():
+    for key, volume in platform.args(JOBS_NAMESPACE).volumes.items():
         claim = find(env.entries, "PersistentVolumeClaim", key)
-        assert claim["metadata"]["namespace"] == platform.jobs.name
+        assert claim["metadata"]["namespace"] == platform.args(JOBS_NAMESPACE).name
         assert claim["spec"]["accessModes"] == [volume.access_mode]
         storage_class = volume.storage_class or platform.cluster.default_storage_class
         assert claim["spec"]["storageClassName"] == storage_class
@@ -260,7 +267,7 @@ def test_volumes_are_protected_and_retained_in_prod_only(
 ) -> None:
     tiers = set()
     for env in synthesized.values():
-        if not env.environment.platform.jobs.volumes:
+        if not env.environment.platform.args(JOBS_NAMESPACE).volumes:
             continue
         prod = env.environment.platform.tier == "prod"
         tiers.add(prod)

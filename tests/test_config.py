@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from components.merge import deep_merge
+from components.spark_operator import COMPONENT as SPARK_OPERATOR
 from stacks.config import ConfigError, PlatformConfig, load_platform_config, read_stack_config
 from stacks.tiers import TIER_DEFAULTS
 
@@ -52,14 +54,14 @@ def test_valid_values_load() -> None:
 def test_tier_defaults_apply_under_the_stack_file() -> None:
     config = load(valid_values(tier="prod", spark_operator={"webhook_replicas": 3}))
     prod = TIER_DEFAULTS["prod"]["spark_operator"]
-    assert config.spark_operator.controller_replicas == prod["controller_replicas"]
-    assert config.spark_operator.webhook_replicas == 3  # the stack file wins
-    assert config.spark_operator.example is False
+    assert config.args(SPARK_OPERATOR).controller_replicas == prod["controller_replicas"]
+    assert config.args(SPARK_OPERATOR).webhook_replicas == 3  # the stack file wins
+    assert config.args(SPARK_OPERATOR).example is False
 
 
 def test_component_defaults_apply_when_no_layer_sets_a_value() -> None:
     config = load(valid_values())
-    assert config.spark_operator.namespace == "spark-operator"
+    assert config.args(SPARK_OPERATOR).namespace == "spark-operator"
 
 
 def test_maps_merge_recursively_and_lists_replace() -> None:
@@ -134,7 +136,7 @@ def test_operators_need_the_jobs_namespace() -> None:
     assert "set plinth:jobs.enabled to true" in message
     off = {"enabled": False}
     config = load(valid_values(jobs=off, spark_operator=off, training_operator=off))
-    assert not config.jobs.enabled
+    assert not config.args(JOBS_NAMESPACE).enabled
 
 
 def test_gpu_example_needs_gpu_quota() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from stacks.config import PlatformConfig, load_platform_config, platform_namespaces
 from tests.test_config import error_of, load, valid_values
 
@@ -75,10 +76,6 @@ def test_jobs_in_an_operator_namespace_are_refused(name: str, owner: str) -> Non
     refused(valid_values(jobs={"name": name}), "jobs.name", owner, repr(name))
 
 
-def test_jobs_in_an_operator_namespace_are_refused() -> None:
-    refused(valid_values(jobs={"name": "kubeflow"}), "training_operator.namespace", "jobs.name")
-
-
 def test_jobs_may_take_the_default_namespace_of_a_disabled_operator() -> None:
     """Platform namespaces are those of the components deployed, not their defaults."""
     off = {"enabled": False, "example": False}
@@ -145,7 +142,7 @@ def test_a_multi_node_claim_on_a_single_node_class_is_refused(
     ids=["eks-rwo", "eks-efs", "existing-cephfs"],
 )
 def test_a_claim_its_class_can_bind_loads(values: dict[str, Any]) -> None:
-    assert "data" in load(values).jobs.volumes
+    assert "data" in load(values).args(JOBS_NAMESPACE).volumes
 
 
 def test_a_jobs_volume_named_like_an_s3_claim_is_refused() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from plinth.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STATEFUL_REPLACEMENT
 from plinth.diff import PlanDiff, ResourceChange, align_environment, diff_plans
 from plinth.diff_report import diff_document, format_diff
@@ -459,7 +460,8 @@ def test_two_environments_compare_resource_by_resource() -> None:
     local, onprem = (load_environment(ROOT, name).platform for name in ("local", "onprem"))
     volume = next(c for c in changes.values() if c["type"] == PVC)
     storage_classes = [
-        platform.jobs.volumes["datasets"].storage_class or existing(platform).default_storage_class
+        platform.args(JOBS_NAMESPACE).volumes["datasets"].storage_class
+        or existing(platform).default_storage_class
         for platform in (local, onprem)
     ]
     if storage_classes[0] != storage_classes[1]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from components import versions
+from components.gpu_enablement import COMPONENT as GPU_ENABLEMENT
 from components.gpu_enablement.args import GpuEnablementArgs
 from components.gpu_enablement.component import CRD_FILES
 from plinth.chart_values import unknown_value_paths
@@ -146,7 +147,7 @@ def test_the_namespace_runs_privileged_node_agents_and_is_a_platform_namespace(
     synthesized: dict[str, SynthesizedEnvironment],
 ) -> None:
     env = synthesized["local"]
-    name = env.environment.platform.gpu.namespace
+    name = env.environment.platform.args(GPU_ENABLEMENT).namespace
     (namespace,) = [
         o
         for o in kubernetes_objects(env.entries)

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from components.gpu_enablement import COMPONENT as GPU_ENABLEMENT
+from components.spark_operator import COMPONENT as SPARK_OPERATOR
 from plinth.chart_sources import resolve_source
 from plinth.cli import EXIT_BAD_INPUT
 from plinth.engine import SECRET_MARK, record
@@ -127,7 +129,9 @@ def test_secret_settings_of_an_eks_cluster_reach_resources_as_secrets(tmp_path: 
         "aws:eks/accessEntry:AccessEntry",
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     ):
-        assert input_at(entries, type_token, "dev-eks-admin-platform", "principalArn") == SECRET_MARK
+        assert (
+            input_at(entries, type_token, "dev-eks-admin-platform", "principalArn") == SECRET_MARK
+        )
 
 
 def test_the_same_settings_in_plain_config_stay_readable(tmp_path: Path) -> None:
@@ -152,8 +156,8 @@ def test_a_secret_key_that_can_stay_secret_is_marked() -> None:
     secret = ["plinth:cluster", "plinth:spark_operator", "plinth:policy", "aws:secretKey"]
     config = load_platform_config(valid_values(), source=SOURCE, secret_keys=secret)
     assert config.cluster.from_secret_key
-    assert config.spark_operator.from_secret_key
-    assert not config.gpu.from_secret_key
+    assert config.args(SPARK_OPERATOR).from_secret_key
+    assert not config.args(GPU_ENABLEMENT).from_secret_key
     assert not load_platform_config(valid_values(), source=SOURCE).cluster.from_secret_key
 
 
@@ -260,7 +264,7 @@ def test_the_program_warns_once_naming_the_key(capsys: pytest.CaptureFixture[str
     assert "plinth:spark_operator.values_override.auth.password looks like a password" in line
     assert "pulumi config set --secret" in line
     assert "hunter2" not in line
-    assert config.spark_operator.values_override  # a warning, not an error
+    assert config.args(SPARK_OPERATOR).values_override  # a warning, not an error
 
 
 def secret_leaves(value: Any) -> Iterator[Any]:
