@@ -10,11 +10,13 @@ covered by exactly one of the two.
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
+from plinth.environments import load_environment
 from tests.conftest import ENVIRONMENTS, ROOT, SynthesizedEnvironment
 from tests.upstream_schemas import (
     builtin_object_errors,
@@ -91,3 +93,30 @@ def test_an_unknown_kind_of_a_builtin_group_fails_the_openapi_check() -> None:
     errors = builtin_object_errors(unknown, kubernetes_version(ROOT, name))
     assert len(errors) == 1
     assert "Couldn't find schema for kind Nonesuch" in errors[0]
+
+
+@functools.cache
+def builtin_objects(environment: str) -> list[Mapping[str, Any]]:
+    """The built-in objects of `environment`'s plan, read once."""
+    return objects_of(environment, custom=False)
+
+
+def supported_minors(environment: str) -> tuple[str, ...]:
+    """Every Kubernetes minor the environment's target accepts (its `kubernetes_version`
+    choices), so an upgrade of the cluster never meets an object its API would refuse."""
+    cluster = load_environment(ROOT, environment).platform.cluster
+    annotation = type(cluster).model_fields["kubernetes_version"].annotation
+    return tuple(str(version) for version in get_args(annotation))
+
+
+@pytest.mark.parametrize(
+    ("environment", "version"),
+    [(name, version) for name in ENVIRONMENTS for version in supported_minors(name)],
+)
+def test_every_object_fits_every_minor_its_target_supports(environment: str, version: str) -> None:
+    broken = [
+        f"{object_label(obj)}: {'; '.join(errors)}"
+        for obj in builtin_objects(environment)
+        if (errors := builtin_object_errors(obj, version))
+    ]
+    assert not broken, f"Kubernetes {version}: " + " | ".join(broken)
