@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import pulumi
 
     from components.cluster import Cluster
+    from components.jobs_namespace.component import JobsNamespace
     from stacks.config import PlatformConfig
 
 
@@ -27,6 +28,16 @@ def _deploy(
     del deployed
     jobs = JobsNamespace(where.name, args, cluster=cluster, opts=where.options())
     pulumi.export("jobs_namespace", jobs.namespace_name)
+    return jobs
+
+
+def deployed_jobs_namespace(deployed: Deployed) -> JobsNamespace:
+    """The jobs namespace, for the components that require it."""
+    from components.jobs_namespace.component import JobsNamespace  # noqa: PLC0415
+
+    jobs = deployed.require(COMPONENT)
+    if not isinstance(jobs, JobsNamespace):  # pragma: no cover (the registry's own entry)
+        raise TypeError(f"{COMPONENT.key} deployed something other than a JobsNamespace")
     return jobs
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from components.args import example_problem
 from components.contract import Component, Deployed, Placement
 from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
+from components.jobs_namespace import deployed_jobs_namespace
 from components.spark_operator.args import SparkOperatorArgs
 
 if TYPE_CHECKING:
@@ -22,11 +23,9 @@ def _deploy(
     deployed: Deployed,
     where: Placement,
 ) -> pulumi.ComponentResource:
-    from components.jobs_namespace.component import JobsNamespace  # noqa: PLC0415 (SDK on deploy)
-    from components.spark_operator.component import SparkOperator  # noqa: PLC0415
+    from components.spark_operator.component import SparkOperator  # noqa: PLC0415 (SDK on deploy)
 
-    jobs = deployed.require(JOBS_NAMESPACE)
-    assert isinstance(jobs, JobsNamespace)  # noqa: S101 (the type the registry guarantees)
+    jobs = deployed_jobs_namespace(deployed)
     return SparkOperator(
         where.name, args, cluster=cluster, jobs_namespace=jobs, opts=where.options()
     )
