@@ -216,7 +216,7 @@ RULES: tuple[Rule, ...] = (
         remediation=(
             "In the same stack, create a ResourceQuota with spec.hard in the namespace and a "
             "NetworkPolicy with podSelector {} and policyTypes [Ingress, Egress] whose rules "
-            "each name peers or ports (components/jobs_namespace.py does both)."
+            "each name peers or ports (components/jobs_namespace/component.py does both)."
         ),
         # dev: a laptop cluster has one user, whom fences protect from no one; staging and
         # prod share a cluster between teams, where one job must not starve or reach another.

@@ -3,7 +3,7 @@
 A pool with `accelerator: nvidia` is a GPU pool. On the `existing` target a pool states
 what the cluster already has (`existing_node_pool_problem` refuses the machine settings
 only EKS acts on); on EKS each pool is a managed node group Plinth creates
-(`components/aws/node_pool.py`), and `eks_node_pool_problem` says what would make the
+(`targets/eks/node_pool.py`), and `eks_node_pool_problem` says what would make the
 pools unbuildable there.
 """
 

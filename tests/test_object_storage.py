@@ -1,4 +1,4 @@
-"""ObjectStorage and S3Volumes (components/aws/object_storage.py), built under the mock engine.
+"""ObjectStorage and S3Volumes (components/object_storage/), built under the mock engine.
 
 One factory builds both components the way the EKS target does, from `ObjectStorageArgs`
 (the defaults: buckets datasets and artifacts, volumes datasets (read-only, whole bucket)

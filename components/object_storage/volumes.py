@@ -22,7 +22,7 @@ from components.object_storage.buckets import ObjectStorage
 
 MOUNTPOINT_DRIVER = "s3.csi.aws.com"
 # The user and group job pods run as (the examples' EXAMPLE_UID in
-# components/training_operator.py). Mountpoint runs unprivileged in its own pod and shows
+# components/training_operator/component.py). Mountpoint runs unprivileged in its own pod and shows
 # every file as owned by this user and group; `allow-other` lets the job's processes in.
 JOB_USER_ID = 10000
 # Kubernetes requires a capacity; Mountpoint ignores it and S3 has no size. Kept small so a

@@ -29,8 +29,8 @@ ADDONS_AFTER_NODES = (
 AWS_POLICY = "arn:aws:iam::aws:policy/"
 # Add-ons that call AWS APIs: the service account EKS runs them as, and AWS's managed
 # policy for them. The Mountpoint driver's own role holds no S3 permission: every S3
-# volume mounts with the credentials of the pod's service account (components/aws/
-# object_storage.py), so each volume's reach is that workload's role.
+# volume mounts with the credentials of the pod's service account
+# (components/object_storage/volumes.py), so each volume's reach is that workload's role.
 ADDON_SERVICE_ACCOUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "vpc-cni": ("aws-node", (f"{AWS_POLICY}AmazonEKS_CNI_Policy",)),
     "aws-ebs-csi-driver": (
