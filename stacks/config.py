@@ -164,7 +164,7 @@ class PlatformConfig(FrozenModel):
             or next(
                 (
                     found
-                    for component in COMPONENTS
+                    for component in self.deployed_components()
                     if (found := component.problem(self.args(component), self))
                 ),
                 None,
@@ -248,13 +248,16 @@ def _component_problem(config: PlatformConfig) -> str | None:
             )
         if not config.args(component).enabled:
             continue
-        for required in component.requires:
-            if not component.applies(facts):
-                break
-            if not required.deploys(config.args(required), facts):
+        for required in component.requires if component.applies(facts) else ():
+            if not config.args(required).enabled:
                 return (
                     f"{required.key}.enabled is false but {key} requires it: set "
                     f"plinth:{required.key}.enabled to true or plinth:{key}.enabled to false"
+                )
+            if not required.applies(facts):
+                return (
+                    f"{key} requires {required.key}, which does not deploy on this cluster "
+                    f"(target {facts.target!r}): set plinth:{key}.enabled to false"
                 )
         for other in component.conflicts:
             if config.args(other).enabled:

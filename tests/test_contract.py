@@ -157,3 +157,21 @@ def test_the_registry_deploys_every_enabled_component_through_one_contract() -> 
     deployed = load_platform_config(valid_values(), source="test").deployed_components()
     assert [c.key for c in deployed] == ["jobs", "spark_operator", "training_operator", "gpu"]
     assert all(isinstance(c, Component) for c in deployed)
+
+
+def test_a_component_requiring_one_that_does_not_apply_to_the_cluster_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gpu = next(c for c in COMPONENTS if c.key == "gpu")
+    registry = tuple(
+        dataclasses.replace(c, requires=(*c.requires, gpu)) if c.key == "training_operator" else c
+        for c in COMPONENTS
+    )
+    monkeypatch.setattr(stack_config, "COMPONENTS", registry)
+    with pytest.raises(ConfigError) as refused:
+        load_platform_config(valid_values(node_pools={}), source="test")
+    assert "training_operator requires gpu, which does not deploy on this cluster" in str(
+        refused.value
+    )
+    values = valid_values()  # with a GPU pool, GPU enablement deploys
+    assert load_platform_config(values, source="test").facts.gpu_nodes

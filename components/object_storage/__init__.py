@@ -55,7 +55,7 @@ def _problem(args: ObjectStorageArgs, config: PlatformConfig) -> str | None:
     """Two objects with one name in the jobs namespace: each S3 volume brings a claim and a
     service account `s3-<name>` there."""
     jobs = config.args(JOBS_NAMESPACE)
-    if not (args.enabled and jobs.enabled):
+    if not jobs.enabled:
         return None
     s3_objects = {volume_name(key): key for key in args.volumes}
     for key in sorted(jobs.volumes):
