@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping, Sequence
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 import pulumi
 from pulumi.runtime import config as pulumi_config
@@ -136,10 +136,11 @@ class PolicySettings(FrozenModel):
     )
 
 
-class PlatformConfig(FrozenModel):
+class PlatformSettings(FrozenModel):
     """Everything one environment deploys. Each field is one `plinth:<field>` config key:
     the platform's own below, then one per registered component (components/registry.py),
-    added by `compose_config_model`. Read a component's settings with `args(component)`."""
+    added by `compose_config_model` to make `PlatformConfig`. Read a component's settings
+    with `args(component)`."""
 
     tier: Tier = Field(description="dev, staging or prod: picks the tier defaults and policy.")
     ownership: Ownership = Field(description="Owner and cost centre, set as labels everywhere.")
@@ -156,7 +157,7 @@ class PlatformConfig(FrozenModel):
     )
 
     @model_validator(mode="after")
-    def _cross_field_rules(self) -> PlatformConfig:
+    def _cross_field_rules(self) -> PlatformSettings:
         problem = (
             _component_problem(self)
             or _node_pool_problem(self)
@@ -213,8 +214,8 @@ class PlatformConfig(FrozenModel):
         return self.cluster.default_storage_class
 
 
-def compose_config_model() -> type[PlatformConfig]:
-    """PlatformConfig with one field per registered component, defaults from its Args."""
+def compose_config_model() -> type[PlatformSettings]:
+    """PlatformSettings with one field per registered component, defaults from its Args."""
     fields: dict[str, Any] = {
         component.key: (
             component.args,
@@ -223,12 +224,16 @@ def compose_config_model() -> type[PlatformConfig]:
         for component in COMPONENTS
     }
     return create_model(
-        "PlatformConfig", __base__=PlatformConfig, __doc__=PlatformConfig.__doc__, **fields
+        "PlatformConfig", __base__=PlatformSettings, __doc__=PlatformSettings.__doc__, **fields
     )
 
 
-# The model the loader validates with; mypy sees the base, whose `args()` reads components.
-PLATFORM_MODEL = compose_config_model()
+# The configuration model. Type checkers see the base, whose `args(component)` reads a
+# component's settings with their type; at run time it has every component's field.
+if TYPE_CHECKING:
+    PlatformConfig = PlatformSettings
+else:
+    PlatformConfig = compose_config_model()
 
 
 def _component_problem(config: PlatformConfig) -> str | None:
@@ -378,7 +383,7 @@ def load_platform_config(
     `source` names where the values came from (a file, the stack) for error messages;
     `secret_keys` are the Pulumi config keys (`plinth:cluster`) set with --secret.
     """
-    allowed = sorted(PLATFORM_MODEL.model_fields)
+    allowed = sorted(PlatformConfig.model_fields)
     unknown = sorted(set(plinth_values) - set(allowed))
     if unknown:
         raise ConfigError(
@@ -401,7 +406,7 @@ def load_platform_config(
     _refuse_unkeepable_secrets(secret, source)
     layered = deep_merge(defaults, plinth_values)
     try:
-        config = PLATFORM_MODEL.model_validate(layered)
+        config = PlatformConfig.model_validate(layered)
     except ValidationError as error:
         raise ConfigError(_one_line(error, source)) from None
     return _keep_secrets(config, secret)
@@ -416,7 +421,7 @@ REACH_NO_RESOURCE = ("policy",)
 def _refuse_unkeepable_secrets(secret: Sequence[str], source: str) -> None:
     """A secret key with nothing that can stay secret is refused rather than leaked."""
     for key in secret:
-        field = PLATFORM_MODEL.model_fields.get(key)
+        field = PlatformConfig.model_fields.get(key)
         if key in REACH_NO_RESOURCE or field is None:
             continue
         if not any(secret_capable_fields(model) for model in _models_in(field.annotation)):
@@ -442,7 +447,7 @@ def _keep_secrets(config: PlatformConfig, secret: Sequence[str]) -> PlatformConf
 def secret_capable_settings() -> list[str]:
     """The settings that stay secret when their key is set with --secret, sorted."""
     settings: set[str] = set()
-    for key, field in PLATFORM_MODEL.model_fields.items():
+    for key, field in PlatformConfig.model_fields.items():
         for model in _models_in(field.annotation):
             settings.update(f"{key}.{name}" for name in secret_capable_fields(model))
     return sorted(settings)

@@ -37,7 +37,7 @@ def test_every_component_comes_after_what_it_requires_or_uses() -> None:
 def test_every_component_has_its_own_key_name_and_settings_field() -> None:
     assert len({c.key for c in COMPONENTS}) == len({c.name for c in COMPONENTS}) == len(COMPONENTS)
     for component in COMPONENTS:
-        assert stack_config.PLATFORM_MODEL.model_fields[component.key].annotation is component.args
+        assert stack_config.PlatformConfig.model_fields[component.key].annotation is component.args
 
 
 def test_loading_the_configuration_imports_no_cloud_or_kubernetes_sdk() -> None:
