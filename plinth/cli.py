@@ -11,6 +11,9 @@
                                    create the S3 state bucket and KMS secrets key Pulumi needs
     plinth preflight ENV           read-only AWS checks of an eks environment before a deploy
 
+ENV is an environment's name (`prod`) or its file (`environments/Pulumi.prod.yaml`); an
+unknown name is answered with the closest one.
+
 Exit codes: 0 success, 1 the program failed, `check` found a mandatory violation or
 `preflight` a failing check (or AWS itself failed), 2 bad input (configuration, policy
 config, arguments, git revision, AWS credentials or permissions, a bucket name taken),
@@ -79,6 +82,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except UsageError as error:
         return _report(error, EXIT_BAD_INPUT)
     try:
+        _environment_names(args)
         return int(args.run(args))
     except (ConfigError, AwsError) as error:
         return _report(error, EXIT_BAD_INPUT)
@@ -93,6 +97,16 @@ def _main(argv: Sequence[str] | None) -> int:
 def _report(error: Exception, exit_code: int) -> int:
     print(f"plinth: error: {escape_controls(str(error))}", file=sys.stderr)
     return exit_code
+
+
+def _environment_names(args: argparse.Namespace) -> None:
+    """ENV (and diff's OTHER_ENV) as environment names, when given as files."""
+    from plinth.environments import environment_name  # noqa: PLC0415
+
+    for attribute in ("environment", "other"):
+        given = getattr(args, attribute, None)
+        if given is not None:
+            setattr(args, attribute, environment_name(given))
 
 
 def _path_argument(text: str) -> Path:

@@ -1,0 +1,169 @@
+"""The environment argument: a name or its file, a close name suggested for a typo, a path
+that is no environment file refused in one line."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from plinth.cli import EXIT_BAD_INPUT, _parser, main
+from plinth.environments import available
+from tests.conftest import ROOT
+from tests.test_cli import local_config, run_plinth, write_environment
+
+
+def subcommands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every command of `parser` and their own commands (`bootstrap aws`), depth first."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield (*path, name), child
+                yield from subcommands(child, (*path, name))
+
+
+# Every command that takes an environment, with what else it needs to get that far.
+EXTRA_ARGUMENTS: dict[tuple[str, ...], list[str]] = {("diff",): ["--rev", "HEAD"]}
+ENVIRONMENT_COMMANDS = [
+    path
+    for path, parser in subcommands(_parser())
+    if any(action.dest == "environment" for action in parser._actions)
+]
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+    return lines[0]
+
+
+@pytest.fixture
+def in_root(monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PLINTH_PROJECT_DIR", str(ROOT))
+    monkeypatch.chdir(ROOT)
+    return ROOT
+
+
+def test_a_misspelt_environment_is_answered_with_the_closest_name() -> None:
+    result = run_plinth("synth", "prdo", project=ROOT)
+    assert result.returncode == EXIT_BAD_INPUT
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert "did you mean 'prod'?" in line
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("path", ENVIRONMENT_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("typo", ["prdo", "PROD", "environments/Pulumi.prdo.yaml"])
+def test_every_command_suggests_the_closest_environment(
+    in_root: Path, capsys: pytest.CaptureFixture[str], path: tuple[str, ...], typo: str
+) -> None:
+    argv = [*path, typo, *EXTRA_ARGUMENTS.get(path, [])]
+    assert main(argv) == EXIT_BAD_INPUT
+    line = one_error_line(capsys)
+    assert "did you mean 'prod'?" in line
+    assert all(name in line for name in available(in_root))
+
+
+def test_a_name_like_none_lists_them_all(in_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["synth", "quux"]) == EXIT_BAD_INPUT
+    line = one_error_line(capsys)
+    assert "did you mean" not in line
+    assert f"give one of {', '.join(available(in_root))}, or create the file" in line
+
+
+def test_the_environment_commands_are_found() -> None:
+    assert {("synth",), ("check",), ("diff",), ("policy-config",)} <= set(ENVIRONMENT_COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "environments/Pulumi.prod.yaml",
+        "./environments/../environments/Pulumi.prod.yaml",
+        str(ROOT / "environments" / "Pulumi.prod.yaml"),
+    ],
+)
+@pytest.mark.usefixtures("in_root")
+def test_the_file_names_the_environment(capsys: pytest.CaptureFixture[str], given: str) -> None:
+    assert main(["policy-config", "prod"]) == 0
+    by_name = capsys.readouterr().out
+    assert main(["policy-config", given]) == 0
+    assert capsys.readouterr().out == by_name
+
+
+def test_the_file_is_found_from_inside_environments(
+    in_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["policy-config", "local"]) == 0
+    by_name = capsys.readouterr().out
+    monkeypatch.chdir(in_root / "environments")
+    assert main(["policy-config", "Pulumi.local.yaml"]) == 0
+    assert capsys.readouterr().out == by_name
+
+
+def test_synth_of_the_file_is_synth_of_the_name(tmp_path: Path) -> None:
+    by_name = run_plinth("synth", "prod", "--out", str(tmp_path / "name"), project=ROOT)
+    by_file = run_plinth(
+        "synth", "environments/Pulumi.prod.yaml", "--out", str(tmp_path / "file"), project=ROOT
+    )
+    assert by_name.returncode == by_file.returncode == 0, by_file.stderr
+    plan = (tmp_path / "name" / "plan.json").read_bytes()
+    assert (tmp_path / "file" / "plan.json").read_bytes() == plan
+    assert by_file.stdout == by_name.stdout.replace(str(tmp_path / "name"), str(tmp_path / "file"))
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("README.md", "not an environment file (environments/Pulumi.<name>.yaml)"),
+        ("stacks", "not an environment file"),
+        ("environments/local.yaml", "not an environment file"),
+        ("environments/Pulumi.local.yml", "not an environment file"),
+        ("Pulumi.yaml", "not an environment file"),
+        ("bad\x00path/x", "NUL"),
+    ],
+)
+@pytest.mark.usefixtures("in_root")
+def test_a_path_that_is_no_environment_file_is_one_line(
+    capsys: pytest.CaptureFixture[str], given: str, expected: str
+) -> None:
+    assert main(["synth", given]) == EXIT_BAD_INPUT
+    line = one_error_line(capsys)
+    assert expected in line
+    assert "give an environment's name or file" in line or "plain path" in line
+
+
+def test_an_environment_file_outside_the_project_is_refused(
+    in_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "Pulumi.local.yaml"
+    shutil.copy(in_root / "environments" / "Pulumi.local.yaml", copy)
+    assert main(["synth", str(copy)]) == EXIT_BAD_INPUT
+    line = one_error_line(capsys)
+    assert f"not in {in_root / 'environments'}" in line
+    assert "move it there" in line
+
+
+@pytest.mark.usefixtures("in_root")
+def test_diffs_other_environment_may_be_a_file_too(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "local", "README.md"]) == EXIT_BAD_INPUT
+    assert "README.md: not an environment file" in one_error_line(capsys)
+
+
+def test_an_environment_named_like_a_file_here_is_still_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_environment(tmp_path, "notes.txt", local_config())
+    (tmp_path / "notes.txt").write_text("my notes")
+    monkeypatch.setenv("PLINTH_PROJECT_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert main(["policy-config", "notes.txt"]) == 0
