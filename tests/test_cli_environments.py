@@ -3,9 +3,7 @@ that is no environment file refused in one line."""
 
 from __future__ import annotations
 
-import argparse
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +12,7 @@ from plinth.cli import EXIT_BAD_INPUT, _parser, main
 from plinth.environments import available
 from tests.conftest import ROOT
 from tests.test_cli import local_config, run_plinth, write_environment
-
-
-def subcommands(
-    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
-) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
-    """Every command of `parser` and their own commands (`bootstrap aws`), depth first."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, child in action.choices.items():
-                yield (*path, name), child
-                yield from subcommands(child, (*path, name))
-
+from tests.test_cli_help import subcommands
 
 # Every command that takes an environment, with what else it needs to get that far.
 EXTRA_ARGUMENTS: dict[tuple[str, ...], list[str]] = {("diff",): ["--rev", "HEAD"]}
