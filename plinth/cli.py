@@ -150,6 +150,23 @@ def package_version() -> str:
         return "(not installed: run make install)"
 
 
+def _next_step(environment: str, out_dir: Path) -> str:
+    """What `plinth synth` suggests next: the policy check on the plan it wrote, then the
+    Pulumi CLI, whose stack ENV has environments/Pulumi.ENV.yaml as its settings file."""
+    from plinth.environments import environment_file  # noqa: PLC0415
+
+    plan = out_dir / "plan.json"
+    here = Path.cwd()
+    shown = plan.relative_to(here) if plan.is_relative_to(here) else plan
+    return (
+        f"next: plinth check {environment} --plan {shown} (the policy pack), "
+        f"then pulumi up -s {environment}\n"
+        f"      stack {environment}'s settings file is {environment_file(environment)} "
+        f"(Pulumi.yaml: stackConfigDir); a new stack needs pulumi stack init {environment} "
+        "first, which records a passphrase or KMS secrets provider in that file: commit it"
+    )
+
+
 # ----------------------------------------------------------------------------------------
 
 
@@ -259,6 +276,7 @@ def _synth(args: argparse.Namespace) -> int:
     _refuse_early(args.out)
     out_dir, entries = synthesize(args.environment, args.out)
     print(format_summary(args.environment, entries, out_dir))
+    print(_next_step(args.environment, out_dir))
     return 0
 
 

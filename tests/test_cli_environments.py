@@ -1,15 +1,18 @@
 """The environment argument: a name or its file, a close name suggested for a typo, a path
-that is no environment file refused in one line."""
+that is no environment file refused in one line, and what `plinth synth` says to do next."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from plinth.cli import EXIT_BAD_INPUT, _parser, main
-from plinth.environments import available
+from plinth.environments import available, environment_file, load_environment
 from tests.conftest import ROOT
 from tests.test_cli import local_config, run_plinth, write_environment
 from tests.test_cli_help import subcommands
@@ -154,3 +157,47 @@ def test_an_environment_named_like_a_file_here_is_still_the_environment(
     monkeypatch.setenv("PLINTH_PROJECT_DIR", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     assert main(["policy-config", "notes.txt"]) == 0
+
+
+def test_what_pulumi_stack_init_writes_into_the_file_is_accepted(tmp_path: Path) -> None:
+    """The next step says `pulumi stack init` records its secrets provider in the file:
+    the file still loads, with the same configuration."""
+    document = {
+        "encryptionsalt": "v1:c2FsdA==:v1:aXY=:Y2lwaGVy",
+        "secretsprovider": "awskms://alias/plinth-pulumi-secrets?region=eu-west-1",
+        "encryptedkey": "AQICAHg=",
+        "config": local_config(),
+    }
+    write_environment(tmp_path, "stacked", yaml.safe_dump(document))
+    write_environment(tmp_path, "plain", local_config())
+    stacked, plain = (load_environment(tmp_path, name) for name in ("stacked", "plain"))
+    assert stacked.pulumi_config == plain.pulumi_config
+    assert stacked.platform == plain.platform
+
+
+def test_synth_says_what_to_do_next_and_it_works(tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = run_plinth("synth", "local", "--out", str(out), project=ROOT)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    (index,) = [i for i, line in enumerate(lines) if line.startswith("next: ")]
+    step = " ".join(lines[index:])
+    check = step.removeprefix("next: ").split(" (")[0]
+    assert check == f"plinth check local --plan {out / 'plan.json'}"
+    assert "pulumi up -s local" in step
+    assert "pulumi stack init local" in step
+    # The settings file it names is where Pulumi.yaml sends stack `local`.
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert f"{project['stackConfigDir']}/Pulumi.local.yaml" in step
+    assert environment_file("local") == f"{project['stackConfigDir']}/Pulumi.local.yaml"
+    # The suggested check runs on the plan just written.
+    checked = subprocess.run(
+        [sys.executable, "-m", "plinth.cli", *check.split()[1:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "result:" in checked.stdout
