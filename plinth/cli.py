@@ -110,7 +110,7 @@ def _report(error: Exception, exit_code: int) -> int:
     return exit_code
 
 
-# --- environment arguments and --version (issue 15) ------------------------------------
+# --- environment arguments, --version and synth's next step -----------------------------
 
 
 def _environment_names(args: argparse.Namespace) -> None:
@@ -197,7 +197,6 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="plinth",
         usage="plinth [-h] [--version] COMMAND ...",
-        description=top_level_description(),
         epilog=TOP_LEVEL_EPILOG,
         formatter_class=formatter,
     )
@@ -266,6 +265,7 @@ def _parser() -> argparse.ArgumentParser:
     preflight = commands.add_parser("preflight", **COMMANDS["preflight"].parser_arguments())
     preflight.add_argument("environment", metavar="ENV", help=ENV_HELP)
     preflight.set_defaults(run=_preflight)
+    parser.description = top_level_description(list(commands.choices))
     return parser
 
 

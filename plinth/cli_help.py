@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,11 @@ def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
 
 
+def _summary(name: str) -> str:
+    # A command without an entry in COMMANDS is still listed (tests/test_cli_help.py fails).
+    return COMMANDS[name].summary if name in COMMANDS else ""
+
+
 def epilog(examples: tuple[tuple[str, str], ...], exit_codes: tuple[tuple[int, str], ...]) -> str:
     """The text after the options: examples (the command, then what it does), exit codes."""
     lines = ["Examples:"]
@@ -80,18 +86,17 @@ def epilog(examples: tuple[tuple[str, str], ...], exit_codes: tuple[tuple[int, s
     return "\n".join(lines)
 
 
-def top_level_description() -> str:
-    """`plinth --help`'s text before the options: what Plinth does, and every command with
-    its summary."""
+def top_level_description(names: Sequence[str]) -> str:
+    """`plinth --help`'s text before the options: what Plinth does, and every command the
+    parser has (`names`, in its order) with its summary."""
     intro = fill(
         "Plinth's command line: the whole environment offline (no cloud account, no Pulumi "
         "CLI, no cluster), its policy check, what a change does, and the AWS set-up before "
         "a first deploy.\n\n" + ENVIRONMENT_ARGUMENT + " Run `plinth COMMAND --help` for "
         "a command's options, examples and exit codes."
     )
-    names = [name for name in COMMANDS if " " not in name]
     width = max(map(len, names))
-    commands = [f"  {name:<{width}}  {COMMANDS[name].summary}" for name in names]
+    commands = [f"  {name:<{width}}  {_summary(name)}".rstrip() for name in names]
     return "\n".join([intro, "", "Commands:", *commands])
 
 
