@@ -6,10 +6,16 @@
                                    run the policy pack on the environment's plan
     plinth policy-config ENV       print the --policy-pack-config file for `pulumi preview`
     plinth diff ENV OTHER_ENV | ENV --rev GITREV [--format text|json]
-                                   what changes, and which changes replace stateful resources
+                                   what changes, by component, and which changes replace
+                                   stateful resources
     plinth bootstrap aws --region R --bucket B [--kms-alias alias/NAME]
                                    create the S3 state bucket and KMS secrets key Pulumi needs
     plinth preflight ENV           read-only AWS checks of an eks environment before a deploy
+    plinth --version               the installed package's version
+
+ENV is an environment's name (`prod`) or its file (`environments/Pulumi.prod.yaml`); an
+unknown name is answered with the closest one. Every command's --help has examples and
+exit codes (plinth/cli_help.py).
 
 Exit codes: 0 success, 1 the program failed, `check` found a mandatory violation or
 `preflight` a failing check (or AWS itself failed), 2 bad input (configuration, policy
@@ -32,6 +38,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from plinth.cli_help import (
+    COMMANDS,
+    ENV_HELP,
+    TOP_LEVEL_EPILOG,
+    formatter,
+    top_level_description,
+)
 from stacks.text import escape_controls
 
 EXIT_FAILED = 1
@@ -66,19 +79,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    # Imported here, inside main's Ctrl-C handling: Pulumi and boto take half a second to
-    # import, and every other import of this module is the standard library's.
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # --help or --version printed; errors raise UsageError instead
+        return stop.code if isinstance(stop.code, int) else 0
+    except UsageError as error:
+        return _report(error, EXIT_BAD_INPUT)
+    # Imported here, after parsing and inside main's Ctrl-C handling: Pulumi and boto take
+    # half a second to import, which --help and --version do without; every other import
+    # of this module is the standard library's.
     from plinth.aws_session import AwsError, AwsServiceError  # noqa: PLC0415
     from plinth.graph import GraphRenderError  # noqa: PLC0415
     from stacks.config import ConfigError  # noqa: PLC0415
 
     try:
-        args = _parser().parse_args(argv)
-    except SystemExit as stop:  # --help printed; errors raise UsageError instead
-        return stop.code if isinstance(stop.code, int) else 0
-    except UsageError as error:
-        return _report(error, EXIT_BAD_INPUT)
-    try:
+        _environment_names(args)
         return int(args.run(args))
     except (ConfigError, AwsError) as error:
         return _report(error, EXIT_BAD_INPUT)
@@ -93,6 +108,66 @@ def _main(argv: Sequence[str] | None) -> int:
 def _report(error: Exception, exit_code: int) -> int:
     print(f"plinth: error: {escape_controls(str(error))}", file=sys.stderr)
     return exit_code
+
+
+# --- environment arguments, --version and synth's next step -----------------------------
+
+
+def _environment_names(args: argparse.Namespace) -> None:
+    """ENV (and diff's OTHER_ENV) as environment names, when given as files."""
+    from plinth.environments import environment_name  # noqa: PLC0415
+
+    for attribute in ("environment", "other"):
+        given = getattr(args, attribute, None)
+        if given is not None:
+            setattr(args, attribute, environment_name(given))
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(  # argparse's Action signature: only the parser is needed here
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,  # noqa: ARG002
+        values: object,  # noqa: ARG002
+        option_string: str | None = None,  # noqa: ARG002
+    ) -> NoReturn:
+        print(f"plinth {package_version()}")
+        parser.exit()
+
+
+def package_version() -> str:
+    """The version of the installed `plinth` distribution (pyproject.toml's, once installed)."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("plinth")
+    except PackageNotFoundError:
+        return "(not installed: run make install)"
+
+
+def _next_step(environment: str, out_dir: Path) -> str:
+    """What `plinth synth` suggests next: the policy check on the plan it wrote, then the
+    Pulumi CLI, whose stack ENV has environments/Pulumi.ENV.yaml as its settings file."""
+    from plinth.environments import environment_file  # noqa: PLC0415
+
+    plan = out_dir / "plan.json"
+    here = Path.cwd()
+    shown = plan.relative_to(here) if plan.is_relative_to(here) else plan
+    return (
+        f"next: plinth check {environment} --plan {shown} (the policy pack), "
+        f"then pulumi up -s {environment}\n"
+        f"      stack {environment}'s settings file is {environment_file(environment)} "
+        f"(Pulumi.yaml: stackConfigDir); a new stack needs pulumi stack init {environment} "
+        "first, which records a passphrase or KMS secrets provider in that file: commit it"
+    )
+
+
+# ----------------------------------------------------------------------------------------
 
 
 def _path_argument(text: str) -> Path:
@@ -119,20 +194,28 @@ def _revision_argument(text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from plinth.bootstrap import DEFAULT_KMS_ALIAS  # noqa: PLC0415
-
-    parser = _Parser(prog="plinth", description="Plinth's offline engine.")
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    synth = commands.add_parser("synth", help="run the program offline; write plan and manifests")
-    synth.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
+    parser = _Parser(
+        prog="plinth",
+        usage="plinth [-h] [--version] COMMAND ...",
+        epilog=TOP_LEVEL_EPILOG,
+        formatter_class=formatter,
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the installed version and exit"
+    )
+    # The commands are listed in the description, aligned (argparse's own list misplaces
+    # a long name); tests/test_cli_help.py checks that every command is there.
+    commands = parser.add_subparsers(required=True, metavar="COMMAND", help=argparse.SUPPRESS)
+    synth = commands.add_parser("synth", **COMMANDS["synth"].parser_arguments())
+    synth.add_argument("environment", metavar="ENV", help=ENV_HELP)
     synth.add_argument("--out", type=_path_argument, help="output directory (default: out/ENV)")
     synth.set_defaults(run=_synth)
-    graph = commands.add_parser("graph", help="draw components and dependencies (Mermaid, dot)")
-    graph.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
+    graph = commands.add_parser("graph", **COMMANDS["graph"].parser_arguments())
+    graph.add_argument("environment", metavar="ENV", help=ENV_HELP)
     graph.add_argument("--out", type=_path_argument, help="output directory (default: out/ENV)")
     graph.set_defaults(run=_graph)
-    check = commands.add_parser("check", help="run the policy pack offline; exit 1 if blocked")
-    check.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
+    check = commands.add_parser("check", **COMMANDS["check"].parser_arguments())
+    check.add_argument("environment", metavar="ENV", help=ENV_HELP)
     check.add_argument(
         "--plan", type=_path_argument, help="check this plan.json instead of synthesizing"
     )
@@ -147,15 +230,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=_check)
     policy_config = commands.add_parser(
-        "policy-config", help="print the policy config of ENV for pulumi --policy-pack-config"
+        "policy-config", **COMMANDS["policy-config"].parser_arguments()
     )
-    policy_config.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
+    policy_config.add_argument("environment", metavar="ENV", help=ENV_HELP)
     policy_config.set_defaults(run=_policy_config)
-    diff = commands.add_parser(
-        "diff", help="compare two environments, or one with itself at a git revision"
+    diff = commands.add_parser("diff", **COMMANDS["diff"].parser_arguments())
+    diff.add_argument("environment", metavar="ENV", help=ENV_HELP)
+    diff.add_argument(
+        "other", metavar="OTHER_ENV", nargs="?", help="another environment to compare ENV with"
     )
-    diff.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
-    diff.add_argument("other", metavar="OTHER_ENV", nargs="?", help="compare ENV with it")
     diff.add_argument(
         "--rev",
         metavar="GITREV",
@@ -164,28 +247,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.set_defaults(run=_diff)
-    bootstrap = commands.add_parser(
-        "bootstrap", help="create what Pulumi needs before the first stack (state, secrets key)"
-    )
-    clouds = bootstrap.add_subparsers(required=True, metavar="CLOUD")
-    bootstrap_aws = clouds.add_parser(
-        "aws", help="S3 bucket for Pulumi state and KMS key for stack secrets (idempotent)"
-    )
+    bootstrap = commands.add_parser("bootstrap", **COMMANDS["bootstrap"].parser_arguments())
+    clouds = bootstrap.add_subparsers(required=True, metavar="CLOUD", title="clouds")
+    bootstrap_aws = clouds.add_parser("aws", **COMMANDS["bootstrap aws"].parser_arguments())
     bootstrap_aws.add_argument("--region", required=True, help="AWS region, e.g. eu-west-1")
     bootstrap_aws.add_argument(
         "--bucket", required=True, help="S3 bucket for the state (a globally unique name)"
     )
     bootstrap_aws.add_argument(
         "--kms-alias",
-        default=DEFAULT_KMS_ALIAS,
-        help="alias of the KMS key for secrets, created if missing (default: %(default)s)",
+        # Resolved when the command runs: plinth.bootstrap imports botocore and Pulumi,
+        # which --help does without (tests/test_cli_help.py checks the default shown).
+        help="alias of the KMS key for secrets, created if missing "
+        "(default: alias/plinth-pulumi-secrets)",
     )
     bootstrap_aws.set_defaults(run=_bootstrap_aws)
-    preflight = commands.add_parser(
-        "preflight", help="read-only AWS checks of an eks environment; exit 1 if one fails"
-    )
-    preflight.add_argument("environment", metavar="ENV", help="environments/Pulumi.ENV.yaml")
+    preflight = commands.add_parser("preflight", **COMMANDS["preflight"].parser_arguments())
+    preflight.add_argument("environment", metavar="ENV", help=ENV_HELP)
     preflight.set_defaults(run=_preflight)
+    parser.description = top_level_description(list(commands.choices))
     return parser
 
 
@@ -196,6 +276,7 @@ def _synth(args: argparse.Namespace) -> int:
     _refuse_early(args.out)
     out_dir, entries = synthesize(args.environment, args.out)
     print(format_summary(args.environment, entries, out_dir))
+    print(_next_step(args.environment, out_dir))
     return 0
 
 
@@ -315,9 +396,10 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _bootstrap_aws(args: argparse.Namespace) -> int:
-    from plinth.bootstrap import bootstrap_aws  # noqa: PLC0415
+    from plinth.bootstrap import DEFAULT_KMS_ALIAS, bootstrap_aws  # noqa: PLC0415
 
-    print(bootstrap_aws(args.region, args.bucket, args.kms_alias).report(), end="")
+    kms_alias = DEFAULT_KMS_ALIAS if args.kms_alias is None else args.kms_alias
+    print(bootstrap_aws(args.region, args.bucket, kms_alias).report(), end="")
     return 0
 
 

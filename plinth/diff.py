@@ -33,10 +33,12 @@ from typing import Any, Literal
 
 from plinth.engine import STACK_TYPE, URN_PREFIX, make_urn, provider_urn, split_urn
 from plinth.replacement import (
+    Forcing,
     PropertyPath,
     contains,
     deletes_before_creating,
     forced_replacement_paths,
+    forcing,
     format_path,
     has_replacement_rules,
     parse_path,
@@ -46,6 +48,7 @@ from plinth.replacement import (
     update_notes,
 )
 from policies.stateful import STATEFUL_TYPES
+from stacks.config import SECRET_PLACEHOLDER_START
 
 Action = Literal["create", "delete", "update", "replace"]
 Kind = Literal["added", "removed", "changed"]
@@ -58,6 +61,8 @@ OPTIONS = (
     "replace_on_changes",
 )
 SECRET = "[secret]"  # noqa: S105 (how plans mark a secret value)
+# Changed paths named in one replacement reason before "and N more".
+MAX_PATHS_IN_REASON = 3
 # Share of equal input values above which an unaliased resource that moved to a new URN
 # is taken for the old one renamed (a volume key renamed along with its size, say).
 RENAME_SIMILARITY = 0.5
@@ -81,7 +86,11 @@ class ResourceChange:
     """What happens to one resource. `urn` is the new URN (the old one for a deletion);
     `previous_urn` is set when the resource moved to a new URN. `protected` and
     `retained` are the options of the resource as deployed (the old side); `migrated` is
-    the reason recorded in stacks/migrations.py for letting its data go."""
+    the reason recorded in stacks/migrations.py for letting its data go. `component` and
+    `component_type` name the top-level resource it belongs to (its parent chain's last
+    resource below the stack; itself when it is top-level). A replacement's `reasons` say
+    what forces it: the changed fields its provider cannot change in place, its
+    `replace_on_changes`, its provider, a rename, or a replaced resource it refers to."""
 
     action: Action
     urn: str
@@ -98,6 +107,8 @@ class ResourceChange:
     retained: bool = False
     migrated: str | None = None
     between_environments: bool = False
+    component: str = ""
+    component_type: str = ""
 
     @property
     def loses_data(self) -> bool:
@@ -129,6 +140,14 @@ class PlanDiff:
     def stateful_replacements(self) -> tuple[ResourceChange, ...]:
         """The data losses that are replacements."""
         return tuple(change for change in self.data_losses if change.action == "replace")
+
+    def by_component(self) -> list[tuple[str, str, tuple[ResourceChange, ...]]]:
+        """(component, its type, its changes) for every top-level component with a change,
+        sorted by name; each component's changes by action, then URN."""
+        groups: dict[tuple[str, str], list[ResourceChange]] = {}
+        for change in self.changes:
+            groups.setdefault((change.component, change.component_type), []).append(change)
+        return [(name, kind, tuple(group)) for (name, kind), group in sorted(groups.items())]
 
 
 @dataclass(frozen=True)
@@ -177,8 +196,23 @@ def diff_plans(
     changes += [_whole("create", context.new[urn], context) for urn in sorted(arrived)]
     if not between_environments:
         changes = _cascade(changes, context, {**matched, **renamed})
+    changes = [_with_component(change, context) for change in changes]
     changes.sort(key=lambda change: (ACTIONS.index(change.action), change.urn))
     return PlanDiff(tuple(changes), between_environments)
+
+
+def _with_component(change: ResourceChange, context: _Context) -> ResourceChange:
+    """`change` with the top-level component it belongs to, on the side it exists on (the
+    old plan for a deletion). A component both sides hold is named as the new side names
+    it, so that one component's changes stay together."""
+    side = context.old if change.action == "delete" else context.new
+    urn = change.urn
+    while side[urn]["parent"] in side:
+        urn = side[urn]["parent"]
+    top = context.new.get(urn) or side[urn]
+    return replace(
+        change, component=top.get("aligned_from", top["name"]), component_type=top["type"]
+    )
 
 
 def _match(
@@ -329,15 +363,13 @@ def _compare(
         if not any(contains(pattern, path) for pattern in ignored)
     ]
     forced = _forced(before, after, context.new) if after["custom"] else ()
+    causes = [
+        forcing(path, forced, after["replace_on_changes"]) if after["custom"] else None
+        for path, _ in leaves
+    ]
     paths = tuple(
-        _path_change(
-            path,
-            kind,
-            before["inputs"],
-            after["inputs"],
-            forces=after["custom"] and replaces(path, forced, after["replace_on_changes"]),
-        )
-        for path, kind in leaves
+        _path_change(path, kind, before["inputs"], after["inputs"], forces=cause is not None)
+        for (path, kind), cause in zip(leaves, causes, strict=True)
     )
     reasons = _reasons(before, after, context, renamed=renamed)
     options = _option_changes(before, after)
@@ -347,6 +379,8 @@ def _compare(
     replaced = not context.between_environments and (
         bool(reasons) or any(path.replaces for path in paths)
     )
+    if replaced:
+        reasons += _forcing_reasons(paths, causes, after["type"])
     return ResourceChange(
         action="replace" if replaced else "update",
         urn=after["urn"],
@@ -401,12 +435,38 @@ def value_at(value: Any, path: PropertyPath) -> Any:
     return value
 
 
+def _forcing_reasons(
+    paths: Sequence[PathChange], causes: Sequence[Forcing | None], type_token: str
+) -> list[str]:
+    """One reason per field that forces the replacement, naming the changed paths under it
+    (or above it, when a whole container changed)."""
+    changed: dict[Forcing, list[str]] = {}
+    for path, cause in zip(paths, causes, strict=True):
+        if cause is not None:
+            changed.setdefault(cause, []).append(path.path)
+    reasons = []
+    for (kind, forcing_path), under in changed.items():
+        shown = ", ".join(under[:MAX_PATHS_IN_REASON])
+        if len(under) > MAX_PATHS_IN_REASON:
+            shown += f" and {len(under) - MAX_PATHS_IN_REASON} more"
+        if kind == "replace_on_changes":
+            written = json.dumps(forcing_path)
+            reasons.append(f"{shown} changed, under its replace_on_changes {written}")
+            continue
+        what = forcing_path if under == [forcing_path] else f"{forcing_path} ({shown})"
+        reasons.append(f"{what} changed, and {type_token} cannot change it in place")
+    return reasons
+
+
 def _holds_secret(value: Any) -> bool:
+    """Whether `value` is or holds a secret: a Pulumi secret (`[secret]` in a plan), or a
+    value from a config key set with --secret that reached an input unwrapped (offline,
+    the placeholder `[secret:<key>]`), anywhere in a string."""
     if isinstance(value, dict):
         return any(_holds_secret(child) for child in value.values())
     if isinstance(value, list):
         return any(_holds_secret(child) for child in value)
-    return bool(value == SECRET)
+    return isinstance(value, str) and (SECRET in value or SECRET_PLACEHOLDER_START in value)
 
 
 def _forced(
@@ -452,9 +512,9 @@ def _provider_reasons(
         after["type"], new_provider["type"], old_provider["inputs"], new_provider["inputs"]
     )
     if keys == ["region"]:
-        old_region, new_region = (
-            json.dumps(side["inputs"].get("region")) for side in (old_provider, new_provider)
-        )
+        regions = [side["inputs"].get("region") for side in (old_provider, new_provider)]
+        hidden = any(_holds_secret(region) for region in regions)
+        old_region, new_region = (SECRET if hidden else json.dumps(r) for r in regions)
         return [f"its provider's region changes ({old_region} -> {new_region}): created there anew"]
     return [f"its provider is replaced ({', '.join(keys)} changed)"] if keys else []
 

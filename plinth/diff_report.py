@@ -1,7 +1,11 @@
 """The reports of `plinth diff`: text for people, JSON for scripts.
 
-The text shows the old and the new value of every changed input, as `pulumi preview
---diff` and `terraform plan` do (`~ spec.replicas: 2 -> 3`). Values are printed as JSON,
+Changes are grouped by the top-level component they belong to (a node pool, the jobs
+namespace, the network), which is how a reviewer reads a change: one group per component,
+with its counts. The text shows the old and the new value of every changed input, as
+`pulumi preview --diff` and `terraform plan` do (`~ spec.replicas: 2 -> 3`), and for every
+replaced resource what forces it (`replaced: spec.storageClassName changed, and ...
+cannot change it in place`). Values are printed as JSON,
 so strings are quoted and escaped; anything else a terminal would interpret (control
 characters, ANSI escapes, bidirectional marks, line separators) is escaped too, in every
 line, because resource names and values come from configuration. A long value is cut to
@@ -13,6 +17,7 @@ either side marks secret. The JSON report carries the full values (escaped by JS
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -34,22 +39,34 @@ HEADINGS: dict[Action, str] = {
 
 
 def format_diff(diff: PlanDiff, before: str, after: str) -> str:
-    """The readable report: one group per action, data losses called out at the end."""
+    """The readable report: one group per top-level component, data losses called out at
+    the end."""
     lines = _title(diff, before, after)
     if not diff.changes:
         return "\n".join(escape_controls(line) for line in [*lines, "no changes"])
     headings = _headings(diff, before, after)
-    for action in ACTIONS:
-        group = diff.of(action)
-        if group:
-            lines += ["", f"{headings[action]} ({len(group)}):"]
-            for change in group:
-                lines += _describe(change, diff.between_environments)
+    lines.append("  ".join(f"{SYMBOLS[a]} {headings[a]}" for a in ACTIONS if a in headings))
+    for component, component_type, changes in diff.by_component():
+        counts = _counts(changes, headings, skip_zero=True)
+        lines += ["", f"{component} ({component_type}): {counts}"]
+        for change in changes:
+            lines += _describe(change, diff.between_environments)
     separator = " vs " if diff.between_environments else " -> "
-    counts = ", ".join(f"{len(diff.of(a))} {headings[a]}" for a in ACTIONS if a in headings)
-    lines += ["", f"{before}{separator}{after}: {counts}"]
+    lines += ["", f"{before}{separator}{after}: {_counts(diff.changes, headings)}"]
     lines += [_loss_line(change) for change in diff.data_losses]
     return "\n".join(escape_controls(line) for line in lines)
+
+
+def _counts(
+    changes: Sequence[ResourceChange], headings: Mapping[Action, str], *, skip_zero: bool = False
+) -> str:
+    """`1 added, 2 changed`: how many changes of each action, in the order of ACTIONS."""
+    numbers = {action: sum(1 for c in changes if c.action == action) for action in headings}
+    return ", ".join(
+        f"{numbers[a]} {headings[a]}"
+        for a in ACTIONS
+        if a in headings and (numbers[a] or not skip_zero)
+    )
 
 
 def _title(diff: PlanDiff, before: str, after: str) -> list[str]:
@@ -148,13 +165,27 @@ def _window(text: str, start: int) -> str:
 
 
 def diff_document(diff: PlanDiff, before: str, after: str) -> dict[str, Any]:
-    """The machine-readable report (`--format json`): every change with full values."""
+    """The machine-readable report (`--format json`): every change with full values (each
+    naming its `component`), and the components with their counts and changes' URNs."""
     return {
         "before": before,
         "after": after,
         "comparison": "environments" if diff.between_environments else "revisions",
-        "summary": {HEADINGS[action]: len(diff.of(action)) for action in ACTIONS},
+        "summary": _summary(diff.changes),
+        "components": [
+            {
+                "component": component,
+                "type": component_type,
+                "summary": _summary(changes),
+                "changes": [change.urn for change in changes],
+            }
+            for component, component_type, changes in diff.by_component()
+        ],
         "data_loss": [change.urn for change in diff.data_losses],
         "stateful_replacements": [change.urn for change in diff.stateful_replacements],
         "changes": [{**asdict(change), "loses_data": change.loses_data} for change in diff.changes],
     }
+
+
+def _summary(changes: Sequence[ResourceChange]) -> dict[str, int]:
+    return {HEADINGS[a]: sum(1 for c in changes if c.action == a) for a in ACTIONS}

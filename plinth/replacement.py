@@ -36,7 +36,7 @@ which types are regional differs from `is_regional`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 PathElement = str | int
 PropertyPath = tuple[PathElement, ...]
@@ -533,9 +533,34 @@ def replaces(
 ) -> bool:
     """Whether a change at `path` replaces: a force-new property at or above it (or a whole
     container above a force-new property), or a `replace_on_changes` path above it."""
-    if any(contains(pattern, path) or contains(path, pattern) for pattern in forced):
-        return True
-    return any(contains(parse_path(pattern), path) for pattern in replace_on_changes)
+    return forcing(path, forced, replace_on_changes) is not None
+
+
+Forcing = tuple[Literal["provider", "replace_on_changes"], str]
+
+
+def forcing(
+    path: PropertyPath, forced: Sequence[PropertyPath], replace_on_changes: Sequence[str]
+) -> Forcing | None:
+    """What makes a change at `path` replace the resource: ("provider", the force-new
+    field, `*` for any key) or ("replace_on_changes", the option's path as written); None
+    when the change is made in place."""
+    for pattern in forced:
+        if contains(pattern, path) or contains(path, pattern):
+            return "provider", format_pattern(pattern)
+    for written in replace_on_changes:
+        if contains(parse_path(written), path):
+            return "replace_on_changes", written
+    return None
+
+
+def format_pattern(pattern: PropertyPath) -> str:
+    """A path that may hold `*` (any key or index), as Pulumi writes it: `a.b[*].c`."""
+    text = ""
+    for element in pattern:
+        part = "[*]" if element == "*" else format_path((element,))
+        text += part if not text or part.startswith("[") else f".{part}"
+    return text
 
 
 def provider_replacement_keys(

@@ -413,5 +413,6 @@ def test_two_environments_differ_but_nothing_is_replaced_or_lost() -> None:
     assert only_one_side.data_losses == ()
     assert only(only_one_side).notes == ()  # nothing is deleted, so nothing to refuse
     one_side_text = format_diff(only_one_side, "local", "onprem")
-    assert "only in local (1):" in one_side_text
+    assert "dev-a (kubernetes:core/v1:PersistentVolumeClaim): 1 only in local" in one_side_text
+    assert "local vs onprem: 0 only in onprem, 1 only in local, 0 different" in one_side_text
     assert "protected" not in one_side_text
