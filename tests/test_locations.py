@@ -20,7 +20,7 @@ from plinth.report import render_markdown, render_sarif
 from plinth.synth import synthesize
 from policies.registry import RULES
 from tests.conftest import ROOT
-from tests.test_cli import write_environment
+from tests.test_cli import run_plinth, write_environment
 
 PROD = ROOT / "environments" / "Pulumi.prod.yaml"
 
@@ -219,3 +219,32 @@ def test_a_declared_config_key_wins() -> None:
     cls = ComponentIndex({"plinth:test:Declared"}).get("plinth:test:Declared")
     assert cls is _Declared
     assert config_key(cls) == ("jobs", "quota")
+
+
+def sarif_locations(document: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+    """Resource URN -> (file, start line) of each result of a SARIF document."""
+    found = {}
+    for result in document["runs"][0]["results"]:
+        (where,) = result["locations"]
+        logical = where.get("logicalLocations", [])
+        (urn,) = [each["fullyQualifiedName"] for each in logical if each["kind"] == "resource"]
+        physical = where["physicalLocation"]
+        found[urn] = (physical["artifactLocation"]["uri"], physical["region"]["startLine"])
+    return found
+
+
+def test_a_plan_read_from_a_file_is_located_like_a_fresh_one(tmp_path: Path) -> None:
+    # A process that reads --plan never runs the program: the component classes are found
+    # from their modules' text instead of among the loaded ones.
+    assert run_plinth("synth", "onprem", "--out", str(tmp_path), project=ROOT).returncode == 0
+    documents = []
+    for extra in (["--plan", str(tmp_path / "plan.json")], []):
+        output = tmp_path / f"onprem{len(extra)}.sarif"
+        result = run_plinth(
+            "check", "onprem", *extra, "--format", "sarif", "--output", str(output), project=ROOT
+        )
+        assert result.returncode == 0, result.stderr
+        documents.append(json.loads(output.read_text(encoding="utf-8")))
+    from_plan, fresh = (sarif_locations(document) for document in documents)
+    assert from_plan == fresh
+    assert any(not path.startswith("environments/") for path, _ in fresh.values())
