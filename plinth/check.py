@@ -23,7 +23,7 @@ rendered, the review is refused rather than given on part of the plan.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +37,7 @@ from plinth.engine import provider_urn
 from plinth.environments import Environment, load_environment, project_root
 from plinth.exemptions import component_exemptions, with_exemptions
 from plinth.helm import HelmUnavailableError
+from plinth.locations import SourceLocation, locate
 from plinth.plan import plan_document, plan_inputs, read_plan, write_plan
 from plinth.policy_config import (
     CONFIG_DIR,
@@ -103,6 +104,8 @@ class CheckReport:
     waivers: tuple[Waiver, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
     resources: int = 0
+    locations: Mapping[str, SourceLocation] = field(default_factory=dict)
+    """URN -> where its configuration is written (plinth/locations.py)."""
 
     @property
     def mandatory(self) -> tuple[Violation, ...]:
@@ -144,15 +147,17 @@ def check_environment(
     else:
         entries = read_plan(plan, name, inputs)
     tier = environment.platform.tier
+    violations = tuple(findings(entries, policy, tier))
     return CheckReport(
         environment=name,
         tier=tier,
         config_source=policy.source,
         rules=RULES,
-        violations=tuple(findings(entries, policy, tier)),
+        violations=violations,
         waivers=policy.deviations.waivers,
         exemptions=policy.deviations.exemptions,
         resources=len(entries),
+        locations=locate(root, environment, entries, {v.urn for v in violations}),
     )
 
 

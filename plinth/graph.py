@@ -9,8 +9,15 @@ Edges: `A --> B` when a resource of A depends on a resource of B (drawn once, A 
 `A -.-> P`, dashed, when resources of A use provider P or depend on it. A node's label
 gives its name, its type, and for a component the number of resources inside it (every
 descendant, not counting the component itself, so one less than `plinth synth` prints,
-which counts the component too); for a provider, how many resources use it. Resources
-outside every component are not drawn.
+which counts the component too); for a provider, how many resources use it. Two nodes
+never share a label: nodes of one name and type (a role each of two components makes)
+also say where they are, `in` their ancestors' names, or, should those match too, `as`
+their URN's type chain, which Pulumi keeps unique. Resources outside every component are
+not drawn.
+
+Both files draw a legend from the same table the nodes and edges are drawn from
+(`NODE_STYLES`, `EDGE_STYLES`): each node kind's shape and colours and what its label
+says, what a box is, and each edge kind.
 
 Files: `graph.mmd` (Mermaid `flowchart LR`), `graph.dot` (Graphviz) and, when Graphviz's
 `dot` is on PATH, `graph.svg`, beside the plan in an output directory of Plinth's
@@ -31,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plinth.engine import provider_urn
+from plinth.engine import provider_urn, split_urn
 from plinth.output import STAGING_PREFIX, output_directory, replace_file
 
 COMPONENT_PREFIX = "plinth:"
@@ -42,8 +49,60 @@ DOT_ATTRIBUTES = (
     '    graph [fontname="Helvetica"];',
     '    node [shape=box, fontname="Helvetica"];',
 )
-MERMAID_ESCAPES = str.maketrans({"#": "#35;", '"': "#quot;", "<": "#lt;", ">": "#gt;"})
-LEGEND = "A --> B: a resource of A depends on one of B; A -.-> P: A's resources use provider P"
+
+
+@dataclass(frozen=True)
+class NodeStyle:
+    """How one kind of node is drawn, and what the legend says of it."""
+
+    kind: str
+    mermaid_shape: tuple[str, str]  # the brackets around a Mermaid node's label
+    dot_shape: str
+    fill: str
+    stroke: str
+    legend: tuple[str, ...]  # the legend node's label lines
+
+
+@dataclass(frozen=True)
+class EdgeStyle:
+    """How one kind of edge is drawn, and what the legend says of it."""
+
+    to_provider: bool
+    mermaid_arrow: str
+    dot_style: str
+    legend: str
+
+
+# Keyed by whether the node is a provider.
+NODE_STYLES = {
+    False: NodeStyle(
+        "component",
+        ('["', '"]'),
+        "box",
+        "#dbeafe",
+        "#1e40af",
+        ("Plinth component", "its name", "its type", "resources inside it"),
+    ),
+    True: NodeStyle(
+        "provider",
+        ('{{"', '"}}'),
+        "hexagon",
+        "#fef3c7",
+        "#92400e",
+        ("provider", "its name", "its type", "resources that use it"),
+    ),
+}
+# Keyed by whether the edge goes to a provider.
+EDGE_STYLES = {
+    False: EdgeStyle(False, "-->", "solid", "depends on: a resource here needs one there"),
+    True: EdgeStyle(True, "-.->", "dashed", "uses provider: its resources are made through it"),
+}
+LEGEND_BOX = "box: a component with the components and providers it holds"
+LEGEND_HELD = (
+    "a component it holds",
+    "a line 'in ...' or 'as ...' says where",
+    "a node is when two share name and type",
+)
 
 
 ByUrn = Mapping[str, Mapping[str, Any]]
@@ -64,6 +123,7 @@ class Node:
     count: int
     provider: bool
     box: str | None
+    place: str = ""  # tells apart nodes of one name and type; empty when the pair is unique
 
 
 @dataclass(frozen=True)
@@ -105,6 +165,7 @@ def build_graph(entries: Sequence[Mapping[str, Any]]) -> Graph:
     ids = node_ids(by_urn, node_urns)
     owner = {urn: _owner(by_urn, ids, urn) for urn in by_urn}
     counts = _counts(by_urn, ids)
+    places = _places(by_urn, node_urns)
     nodes = [
         Node(
             node_id=ids[urn],
@@ -113,6 +174,7 @@ def build_graph(entries: Sequence[Mapping[str, Any]]) -> Graph:
             count=counts[urn],
             provider=by_urn[urn]["type"].startswith(PROVIDER_PREFIX),
             box=_box_of(by_urn, ids, urn),
+            place=places.get(urn, ""),
         )
         for urn in node_urns
     ]
@@ -134,6 +196,28 @@ def node_ids(by_urn: ByUrn, node_urns: Sequence[str]) -> dict[str, str]:
         urn: base if taken[base] == 1 else f"{base}_{hashlib.sha256(urn.encode()).hexdigest()[:8]}"
         for urn, base in bases.items()
     }
+
+
+def _places(by_urn: ByUrn, node_urns: Sequence[str]) -> dict[str, str]:
+    """URN -> where the node is, for nodes that share their name and type with another:
+    `in` the names of its ancestors, or `as` its URN's type chain when those match too
+    (Pulumi refuses two URNs alike, so one name and type means another parent type)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for urn in node_urns:
+        groups.setdefault((by_urn[urn]["name"], by_urn[urn]["type"]), []).append(urn)
+    places: dict[str, str] = {}
+    for urns in groups.values():
+        if len(urns) == 1:
+            continue
+        chains = {
+            urn: " / ".join(by_urn[each]["name"] for each in reversed(_ancestors(by_urn, urn)))
+            for urn in urns
+        }
+        if len(set(chains.values())) == len(urns):
+            places.update({urn: f"in {chain or 'the stack'}" for urn, chain in chains.items()})
+        else:
+            places.update({urn: f"as {split_urn(urn)[2]}" for urn in urns})
+    return places
 
 
 def _base_id(entry: Mapping[str, Any]) -> str:
@@ -189,15 +273,44 @@ def _edges(
 
 
 def render_mermaid(graph: Graph) -> str:
-    """The graph as a Mermaid flowchart, left to right."""
+    """The graph as a Mermaid flowchart, left to right, with its legend."""
     providers = graph.provider_ids()
-    lines = ["flowchart LR", f"    %% {LEGEND}"]
+    lines = ["flowchart LR"]
     lines += _mermaid_nodes(graph, None, "    ")
     lines += [
-        f"    {source} {'-.->' if target in providers else '-->'} {target}"
+        f"    {source} {EDGE_STYLES[target in providers].mermaid_arrow} {target}"
         for source, target in graph.edges
     ]
+    lines += _mermaid_legend()
+    for provider, style in NODE_STYLES.items():
+        ids = [f"legend_{style.kind}", *(["legend_held"] if not provider else [])]
+        ids += [node.node_id for node in graph.nodes if node.provider == provider]
+        lines.append(f"    class {','.join(ids)} {style.kind}")
+    lines += [
+        f"    classDef {style.kind} fill:{style.fill},stroke:{style.stroke}"
+        for style in NODE_STYLES.values()
+    ]
     return "\n".join(lines) + "\n"
+
+
+def _mermaid_legend() -> list[str]:
+    component, provider = NODE_STYLES[False], NODE_STYLES[True]
+    lines = ['    subgraph legend ["Legend"]']
+    lines += [
+        f"        {_mermaid_shape(f'legend_{s.kind}', s, s.legend)}" for s in (component, provider)
+    ]
+    lines += [
+        f'        subgraph legend_box ["{_mermaid_text(LEGEND_BOX)}"]',
+        f"            {_mermaid_shape('legend_held', component, LEGEND_HELD)}",
+        "        end",
+    ]
+    targets = {False: "legend_held", True: f"legend_{provider.kind}"}
+    lines += [
+        f'        legend_{component.kind} {edge.mermaid_arrow}|"{_mermaid_text(edge.legend)}"| '
+        f"{targets[edge.to_provider]}"
+        for edge in EDGE_STYLES.values()
+    ]
+    return [*lines, "    end"]
 
 
 def _mermaid_nodes(graph: Graph, box: str | None, indent: str) -> list[str]:
@@ -205,15 +318,18 @@ def _mermaid_nodes(graph: Graph, box: str | None, indent: str) -> list[str]:
         graph,
         box,
         indent,
-        declare=_mermaid_node,
+        declare=lambda node: _mermaid_shape(
+            node.node_id, NODE_STYLES[node.provider], label_lines(node)
+        ),
         open_box=lambda node: [f'subgraph s_{node.node_id} ["{_mermaid_text(node.name)}"]'],
         close_box="end",
     )
 
 
-def _mermaid_node(node: Node) -> str:
-    label = "<br/>".join(_mermaid_text(line) for line in _label_lines(node))
-    return f'{node.node_id}{{{{"{label}"}}}}' if node.provider else f'{node.node_id}["{label}"]'
+def _mermaid_shape(node_id: str, style: NodeStyle, lines: Sequence[str]) -> str:
+    opening, closing = style.mermaid_shape
+    label = "<br/>".join(_mermaid_text(line) for line in lines)
+    return f"{node_id}{opening}{label}{closing}"
 
 
 def _mermaid_text(text: str) -> str:
@@ -222,21 +338,52 @@ def _mermaid_text(text: str) -> str:
     )
 
 
-def _label_lines(node: Node) -> tuple[str, str, str]:
+def label_lines(node: Node) -> tuple[str, ...]:
+    """What a node's label says, line by line: no two nodes of a graph say the same."""
     resources = f"{node.count} resource{'' if node.count == 1 else 's'}"
-    return node.name, node.type, f"used by {resources}" if node.provider else resources
+    place = (node.place,) if node.place else ()
+    return node.name, node.type, *place, f"used by {resources}" if node.provider else resources
 
 
 def render_dot(graph: Graph) -> str:
-    """The graph in Graphviz's dot language, left to right."""
+    """The graph in Graphviz's dot language, left to right, with its legend."""
     providers = graph.provider_ids()
     lines = ["digraph plinth {", *DOT_ATTRIBUTES]
     lines += _dot_nodes(graph, None, "    ")
     lines += [
-        f'    "{source}" -> "{target}"{" [style=dashed]" if target in providers else ""};'
+        f'    "{source}" -> "{target}"{_dot_edge(EDGE_STYLES[target in providers])};'
         for source, target in graph.edges
     ]
+    lines += _dot_legend()
     return "\n".join([*lines, "}"]) + "\n"
+
+
+def _dot_edge(edge: EdgeStyle, label: str = "") -> str:
+    attributes = [f'label="{_dot_text(label)}"'] if label else []
+    if edge.dot_style != "solid":
+        attributes.append(f"style={edge.dot_style}")
+    return f" [{', '.join(attributes)}]" if attributes else ""
+
+
+def _dot_legend() -> list[str]:
+    component, provider = NODE_STYLES[False], NODE_STYLES[True]
+    lines = ['    subgraph "cluster_legend" {', '        label="Legend";']
+    lines += [
+        f"        {_dot_shape(f'legend_{s.kind}', s, s.legend)}" for s in (component, provider)
+    ]
+    lines += [
+        '        subgraph "cluster_legend_box" {',
+        f'            label="{_dot_text(LEGEND_BOX)}";',
+        f"            {_dot_shape('legend_held', component, LEGEND_HELD)}",
+        "        }",
+    ]
+    targets = {False: "legend_held", True: f"legend_{provider.kind}"}
+    lines += [
+        f'        "legend_{component.kind}" -> "{targets[edge.to_provider]}"'
+        f"{_dot_edge(edge, edge.legend)};"
+        for edge in EDGE_STYLES.values()
+    ]
+    return [*lines, "    }"]
 
 
 def _dot_nodes(graph: Graph, box: str | None, indent: str) -> list[str]:
@@ -283,9 +430,15 @@ def _nested(
 
 
 def _dot_node(node: Node) -> str:
-    label = r"\n".join(_dot_text(line) for line in _label_lines(node))
-    shape = ", shape=hexagon" if node.provider else ""
-    return f'"{node.node_id}" [label="{label}"{shape}];'
+    return _dot_shape(node.node_id, NODE_STYLES[node.provider], label_lines(node))
+
+
+def _dot_shape(node_id: str, style: NodeStyle, lines: Sequence[str]) -> str:
+    label = r"\n".join(_dot_text(line) for line in lines)
+    return (
+        f'"{node_id}" [label="{label}", shape={style.dot_shape}, style=filled, '
+        f'fillcolor="{style.fill}", color="{style.stroke}"];'
+    )
 
 
 def _dot_text(text: str) -> str:

@@ -3,25 +3,44 @@
     python -m plinth.reference > docs/configuration.md     (what `make docs` does)
     python -m plinth.reference --check docs/configuration.md
 
-The page is derived, never edited by hand; a test fails when it is stale.
+The page is derived, never edited by hand: a test fails when it is stale, and another
+loads environments through the real loader and compares every default the page states.
+
+Every setting reachable from `PlatformConfig.model_fields` is listed: the models of every
+cluster target (a union of models is one table per target), nested models and the models
+of map entries. A default is the value the code applies, never a declaration read off a
+field: each top-level key is validated as the loader validates it (`default_factory`
+values and model validators included), once from nothing (the component defaults) and
+once from each tier's layer (`stacks.config.tier_defaults`), and each setting's default
+is read from the result. A model with required settings (a cluster target) cannot be
+validated from defaults alone; its settings are then validated one at a time, and a tier
+value that one of its validators would rewrite is refused, so the page cannot be silently
+wrong. Where giving a nested object without one of its settings yields another value than
+leaving the object out (a `default_factory` that changes the nested model's own defaults),
+the page says so.
 """
 
 from __future__ import annotations
 
+import datetime
+import inspect
+import itertools
 import json
+import re
 import sys
 import types
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from annotated_types import Ge, Le
-from pydantic import BaseModel
+from annotated_types import Ge, Gt, Le, Lt, MaxLen, MinLen
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic_core import to_jsonable_python
 
-from stacks.config import NAMESPACE, PlatformConfig, secret_capable_settings
+from stacks.config import NAMESPACE, PlatformConfig, secret_capable_settings, tier_defaults
 from stacks.tiers import TIER_DEFAULTS
 
 HEADER = """# Configuration reference
@@ -41,11 +60,14 @@ config:
 
 Three layers make the final configuration, with one merge rule — **maps merge
 recursively, lists replace**: the component defaults listed below, then the defaults of
-the environment's tier (last section), then the stack file. Unknown keys are errors, and
-so are combinations that validate one by one but cannot work (a namespace Kubernetes or
-another component owns, a ReadWriteMany volume on a ReadWriteOnce-only class, a wildcard
-in an S3 volume prefix, two objects with one name in the jobs namespace, EKS machine
-settings on an existing cluster).
+the environment's tier, then the stack file. The default column gives the component
+default first, then the tier's value where a tier changes it (`prod: ...`; every tier's
+changes are also listed in the last section). Where an object's default differs from what
+its settings default to one by one, the column also says what a setting becomes when the
+object is given without it. Unknown keys are errors, and so are combinations that
+validate one by one but cannot work (a namespace Kubernetes or another component owns, a
+ReadWriteMany volume on a ReadWriteOnce-only class, a wildcard in an S3 volume prefix, two
+objects with one name in the jobs namespace, EKS machine settings on an existing cluster).
 
 ## Secrets
 
@@ -62,69 +84,324 @@ token, a password, a long random token under a key named like one) makes `plinth
 `plinth check` and `pulumi up` print a warning naming the key.
 """
 
+TIERS = tuple(TIER_DEFAULTS)
+COMPONENT = "component"  # the layer under the tiers: the models' own defaults
+ENTRY = "<name>"  # stands for the key of a map entry in a setting's path
+
+
+class _Required:
+    """The value of a setting no layer gives: the stack file must."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+OBJECT = "(its settings below)"
+_UNSET = object()  # a layer that does not give a setting
+
+
+class DerivationError(RuntimeError):
+    """The generator cannot derive a default it would have to show."""
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """A model that cannot be validated without its required settings: each setting
+    validated alone, its default, or REQUIRED."""
+
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the page. Values are canonical JSON text (or REQUIRED)."""
+
+    path: str
+    field: FieldInfo
+    default: str | _Required
+    """The component default; OBJECT for a nested object, whose settings have the rows
+    that follow it."""
+    tiers: Mapping[str, str]
+    """Tier -> its value, for the tiers that change the component default."""
+    given_without: tuple[str, str | _Required] | None = None
+    """(object path, value) when giving that object without this setting yields `value`,
+    which differs from the default."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The settings of one model of a key: the only one, or one per cluster target."""
+
+    tag: str | None  # e.g. "target: eks"
+    description: str
+    settings: tuple[Setting, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One top-level key, `plinth:<key>`."""
+
+    key: str
+    description: str
+    variants: tuple[Variant, ...]
+
+
+def sections() -> list[Section]:
+    """Every top-level key with every setting under it, in the model's order."""
+    return [_section(key, field) for key, field in PlatformConfig.model_fields.items()]
+
+
+def _section(key: str, field: FieldInfo) -> Section:
+    members = _union_models(field.annotation)
+    if not members:
+        states = {
+            layer: _field_state(PlatformConfig, key, given)
+            for layer, given in _layer_values(key, None).items()
+        }
+        settings = tuple(_settings(key, field, states))
+        return Section(key, _describe(field), (Variant(None, "", settings),))
+    discriminator = field.discriminator
+    if not isinstance(discriminator, str):
+        raise DerivationError(f"plinth:{key}: a union of models needs a discriminator field")
+    variants = []
+    for model in members:
+        tag = _tag(model, discriminator)
+        states = {
+            layer: _model_state(model, given) for layer, given in _layer_values(key, tag).items()
+        }
+        variants.append(
+            Variant(f"{discriminator}: {tag}", _doc(model), tuple(_walk(key, model, states)))
+        )
+    return Section(key, _describe(field), tuple(variants))
+
+
+def _targets() -> list[str]:
+    """The tags of every union of models among the top-level keys (the cluster targets)."""
+    tags = []
+    for field in PlatformConfig.model_fields.values():
+        if isinstance(field.discriminator, str):
+            tags += [_tag(m, field.discriminator) for m in _union_models(field.annotation)]
+    return tags
+
+
+def _layer_values(key: str, target: str | None) -> dict[str, Any]:
+    """What each layer gives `plinth:<key>` (_UNSET when it gives nothing) in an environment
+    of cluster target `target`. `target` None: in every environment, the same value per tier
+    whatever the target (DerivationError otherwise)."""
+    values: dict[str, Any] = {COMPONENT: _UNSET}
+    for tier in TIERS:
+        targets: list[str | None] = [target] if target is not None else [*_targets()] or [None]
+        given = [tier_defaults(tier, each).get(key, _UNSET) for each in targets]
+        if any(each != given[0] for each in given):
+            raise DerivationError(
+                f"tier {tier} gives plinth:{key} a value that depends on the cluster target: "
+                "the page shows one value per tier; give the key one table per target"
+            )
+        values[tier] = given[0]
+    return values
+
+
+def _field_state(model: type[BaseModel], name: str, given: Any = _UNSET) -> Any:
+    """Setting `name` of `model` validated alone from `given`, else its default (or REQUIRED)."""
+    field = model.model_fields[name]
+    if given is not _UNSET:
+        _refuse_rewritten(model, name)
+        return TypeAdapter(field.rebuild_annotation()).validate_python(given)
+    if field.is_required():
+        return REQUIRED
+    return field.get_default(call_default_factory=True)
+
+
+def _model_state(model: type[BaseModel], given: Any = _UNSET) -> Any:
+    """`model` validated from `given` (nothing: its defaults), or, when only required
+    settings are missing, each setting on its own (_Partial)."""
+    raw = {} if given is _UNSET else given
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        if any(e["type"] != "missing" or len(e["loc"]) != 1 for e in error.errors()):
+            raise
+    return _Partial(
+        {name: _field_state(model, name, raw.get(name, _UNSET)) for name in model.model_fields}
+    )
+
+
+def _refuse_rewritten(model: type[BaseModel], name: str) -> None:
+    """DerivationError when a validator of `model` may rewrite setting `name`: validated
+    alone, it would not run, and the page would show another value than the loader's."""
+    decorators = model.__pydantic_decorators__
+    rewriting = [
+        f"model validator {each.cls_var_name} ({each.info.mode})"
+        for each in decorators.model_validators.values()
+        if each.info.mode != "after"
+    ]
+    rewriting += [
+        f"field validator {each.cls_var_name}"
+        for each in decorators.field_validators.values()
+        if name in each.info.fields or "*" in each.info.fields
+    ]
+    if rewriting:
+        raise DerivationError(
+            f"{model.__name__}.{name} is given by a tier layer, and {rewriting[0]} may rewrite "
+            f"it; {model.__name__} has required settings, so the generator validates its "
+            "settings one at a time and cannot run it: give the setting a default instead"
+        )
+
+
+def _child(model: type[BaseModel], state: Any, name: str) -> Any:
+    """Setting `name` of an object of `model` in `state` (REQUIRED: an object not given)."""
+    if state is REQUIRED:
+        state = _model_state(model)
+    if isinstance(state, _Partial):
+        return state.values[name]
+    return getattr(state, name)
+
+
+def _settings(path: str, field: FieldInfo, states: Mapping[str, Any]) -> Iterator[Setting]:
+    """The rows of setting `path`: itself, or the settings of its model, and for a map of
+    models the settings of an entry."""
+    nested = _model_of(field.annotation)
+    if nested is not None:
+        yield from _walk(path, nested, states)
+        return
+    yield _setting(path, field, states)
+    entry = _map_value_model(field.annotation)
+    if entry is not None:
+        yield from _walk(f"{path}.{ENTRY}", entry, dict.fromkeys(states, REQUIRED))
+
+
+def _walk(path: str, model: type[BaseModel], states: Mapping[str, Any]) -> Iterator[Setting]:
+    """The rows of the settings of `model` at `path`, in each layer's `states`."""
+    bare = _model_state(model)  # the object given without any of its settings
+    for name, field in model.model_fields.items():
+        children = {layer: _child(model, state, name) for layer, state in states.items()}
+        without = _json(_child(model, bare, name))
+        rows = _settings(f"{path}.{name}", field, children)
+        if _model_of(field.annotation) is not None:  # the object itself, then its settings
+            rows = itertools.chain([Setting(f"{path}.{name}", field, OBJECT, {})], rows)
+        for setting in rows:
+            direct = setting.path == f"{path}.{name}" and setting.given_without is None
+            if direct and setting.default not in (OBJECT, without):
+                yield replace(setting, given_without=(path, without))
+            else:
+                yield setting
+
+
+def _setting(path: str, field: FieldInfo, states: Mapping[str, Any]) -> Setting:
+    default = _json(states[COMPONENT])
+    tiers: dict[str, str] = {}
+    for tier in TIERS:
+        value = _json(states[tier])
+        if value == default:
+            continue
+        if isinstance(value, _Required):
+            raise DerivationError(f"{path}: a tier cannot make a setting required")
+        tiers[tier] = value
+    return Setting(path, field, default, tiers)
+
+
+def _json(value: Any) -> str | _Required:
+    if isinstance(value, _Required):
+        return value
+    if isinstance(value, _Partial):
+        raise DerivationError("an object with required settings has no default to show")
+    return json.dumps(to_jsonable_python(value), sort_keys=True)
+
+
+# ---- the page ------------------------------------------------------------------------
+
 
 def render() -> str:
     """The whole reference page, as Markdown."""
     secret_settings = ", ".join(f"`{setting}`" for setting in secret_capable_settings())
     lines = [HEADER.format(namespace=NAMESPACE, secret_settings=secret_settings)]
-    for key, field in PlatformConfig.model_fields.items():
-        lines += [f"## `{NAMESPACE}:{key}`", "", _describe(field), ""]
-        lines += ["| setting | type | default | description |", "| --- | --- | --- | --- |"]
-        lines += [_row(path, info) for path, info in _settings(key, field)]
-        lines.append("")
-    lines += ["## Tier defaults", "", "What each tier changes from the component defaults.", ""]
-    for tier, defaults in TIER_DEFAULTS.items():
+    all_sections = sections()
+    for section in all_sections:
+        lines += [f"## `{NAMESPACE}:{section.key}`", "", section.description, ""]
+        for variant in section.variants:
+            if variant.tag is not None:
+                lines += [f"### `{variant.tag}`", "", variant.description, ""]
+            lines += ["| setting | type | default | description |", "| --- | --- | --- | --- |"]
+            lines += [_row(setting) for setting in variant.settings]
+            lines.append("")
+    lines += [
+        "## Tier defaults",
+        "",
+        "What each tier changes from the component defaults (the values above).",
+        "",
+    ]
+    for tier in TIERS:
         lines += [f"### {tier}", "", "| setting | value |", "| --- | --- |"]
         lines += [
-            f"| `{NAMESPACE}:{path}` | `{json.dumps(value)}` |"
-            for path, value in _flatten(defaults)
+            f"| `{NAMESPACE}:{setting.path}`{_for(variant)} | {_code(setting.tiers[tier])} |"
+            for section in all_sections
+            for variant in section.variants
+            for setting in variant.settings
+            if tier in setting.tiers
         ]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _settings(path: str, field: FieldInfo) -> Iterator[tuple[str, FieldInfo]]:
-    model = _model_of(field.annotation)
-    if model is not None:
-        for name, child in model.model_fields.items():
-            yield from _settings(f"{path}.{name}", child)
-        return
-    value_model = _map_value_model(field.annotation)
-    if value_model is not None:
-        yield path, field
-        for name, child in value_model.model_fields.items():
-            yield from _settings(f"{path}.<name>.{name}", child)
-        return
-    yield path, field
+def _for(variant: Variant) -> str:
+    return f" ({variant.tag.replace(': ', ' ')})" if variant.tag else ""
 
 
-def _row(path: str, field: FieldInfo) -> str:
-    kind = f"{_type_name(field.annotation)}{_bounds(field)}"
-    return f"| `{path}` | {kind} | {_default(field)} | {_describe(field)} |"
+def _row(setting: Setting) -> str:
+    kind = f"{_type_name(setting.field.annotation)}{_bounds(setting.field)}"
+    return f"| `{setting.path}` | {kind} | {default_cell(setting)} | {_describe(setting.field)} |"
+
+
+def default_cell(setting: Setting) -> str:
+    """The default column: the component default, each tier's own, and the value when the
+    enclosing object is given without the setting."""
+    shown = OBJECT if setting.default == OBJECT else _shown(setting.default)
+    parts = [shown, *(f"{tier}: {_code(value)}" for tier, value in setting.tiers.items())]
+    if setting.given_without is not None:
+        parent, value = setting.given_without
+        parts.append(f"when `{parent}` is given without it: {_shown(value)}")
+    return "; ".join(parts)
+
+
+def _shown(value: str | _Required) -> str:
+    return "**required**" if isinstance(value, _Required) else _code(value)
+
+
+def _code(text: str) -> str:
+    """`text` as a code span inside a table cell, whatever backticks and pipes it holds."""
+    shown = text.replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", shown)), default=0) + 1)
+    padding = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{fence}{padding}{shown}{padding}{fence}"
 
 
 def _describe(field: FieldInfo) -> str:
-    return (field.description or "").replace("|", "\\|")
+    return " ".join((field.description or "").split()).replace("|", "\\|")
 
 
-def _default(field: FieldInfo) -> str:
-    if field.default is PydanticUndefined and field.default_factory is None:
-        return "**required**"
-    value = field.get_default(call_default_factory=True)
-    if isinstance(value, BaseModel):
-        value = value.model_dump()
-    return f"`{json.dumps(value, sort_keys=True)}`"
+def _doc(model: type[BaseModel]) -> str:
+    return " ".join(inspect.cleandoc(model.__doc__ or "").split("\n\n")[0].split())
 
 
 def _bounds(field: FieldInfo) -> str:
+    unit = "characters" if field.annotation is str else "items"
     parts = []
     for constraint in field.metadata:
         if isinstance(constraint, Ge):
             parts.append(f"≥ {constraint.ge}")
+        elif isinstance(constraint, Gt):
+            parts.append(f"> {constraint.gt}")
         elif isinstance(constraint, Le):
             parts.append(f"≤ {constraint.le}")
+        elif isinstance(constraint, Lt):
+            parts.append(f"< {constraint.lt}")
+        elif isinstance(constraint, MinLen):
+            parts.append(f"at least {constraint.min_length} {unit}")
+        elif isinstance(constraint, MaxLen):
+            parts.append(f"at most {constraint.max_length} {unit}")
         elif getattr(constraint, "pattern", None):
-            parts.append(f"matching `{constraint.pattern}`")
+            parts.append(f"matching {_code(constraint.pattern)}")
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -140,7 +417,14 @@ def _type_name(annotation: Any) -> str:
     if origin is dict:
         return f"map of {_type_name(args[0])} to {_type_name(args[1])}"
     if origin is tuple:
-        return f"list of {_type_name(args[0])}"
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"list of {_type_name(args[0])}"
+        kinds = " \\| ".join(sorted({_type_name(arg) for arg in args}))
+        return f"list of {len(args)} {kinds}"
+    if annotation is datetime.timedelta:
+        return "duration (seconds, or ISO 8601 such as `PT10M`)"
+    if annotation is Any:
+        return "any"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "object"
     return getattr(annotation, "__name__", str(annotation))
@@ -158,13 +442,19 @@ def _map_value_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _flatten(values: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            yield from _flatten(value, f"{path}.")
-        else:
-            yield path, value
+def _union_models(annotation: Any) -> list[type[BaseModel]]:
+    """The models of a union of models (a cluster target each), else []."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return []
+    models = [_model_of(arg) for arg in typing.get_args(annotation)]
+    return [model for model in models if model is not None] if all(models) else []
+
+
+def _tag(model: type[BaseModel], discriminator: str) -> str:
+    (tag,) = typing.get_args(model.model_fields[discriminator].annotation)
+    return str(tag)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

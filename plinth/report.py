@@ -6,6 +6,10 @@ its reason, so a reviewer reading the PR comment and a code-scanning alert see t
 thing. Text that can come from configuration (names, reasons, values quoted in messages)
 is printed escaped: the table and Markdown show control and invisible characters as
 escapes and Markdown-active characters literally; JSON and SARIF rely on the encoder.
+
+SARIF results and the Markdown rows point at where the finding was configured: the line
+of the environment file that configured the resource, else the component's source
+(`plinth/locations.py` says how a resource maps to a config key).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from plinth.check import CheckReport, Violation
 from plinth.engine import split_urn
+from plinth.locations import SourceLocation
 from plinth.policy_config import Exemption
 from policies.registry import PACK_NAME, PACK_VERSION
 from stacks.text import escape_controls
@@ -32,6 +37,12 @@ def resource_label(urn: str) -> str:
         return "(stack)"
     _, _, qualified_type, name = split_urn(urn)
     return f"{qualified_type.rsplit('$', 1)[-1].rsplit(':', 1)[-1]} {name}"
+
+
+def location(report: CheckReport, violation: Violation) -> SourceLocation:
+    """Where `violation` was configured; the environment file when nothing says more."""
+    found = report.locations.get(violation.urn)
+    return found or SourceLocation(f"environments/Pulumi.{report.environment}.yaml", 1)
 
 
 def _summary(report: CheckReport) -> str:
@@ -143,12 +154,12 @@ def render_markdown(report: CheckReport) -> str:
     ]
     if report.violations:
         lines += [
-            "| level | rule | severity | resource | message | waived because |",
-            "| --- | --- | --- | --- | --- | --- |",
+            "| level | rule | severity | resource | configured at | message | waived because |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         lines += [
             f"| {v.level} | {_code(v.rule)} | {v.severity} | {_code(resource_label(v.urn))} "
-            f"| {_text(v.message)} | {_text(v.waived_by)} |"
+            f"| {_where(location(report, v))} | {_text(v.message)} | {_text(v.waived_by)} |"
             for v in report.violations
         ]
         lines.append("")
@@ -157,6 +168,11 @@ def render_markdown(report: CheckReport) -> str:
         if items:
             lines += [f"{title}:", "", *items, ""]
     return "\n".join(lines)
+
+
+def _where(found: SourceLocation) -> str:
+    key = f" {_code(found.key)}" if found.key else ""
+    return f"{_code(f'{found.path}:{found.line}')}{key}"
 
 
 def render_json(report: CheckReport) -> str:
@@ -227,14 +243,18 @@ def render_sarif(report: CheckReport) -> str:
 def _sarif_result(
     report: CheckReport, violation: Violation, index: dict[str, int]
 ) -> dict[str, Any]:
-    location: dict[str, Any] = {
+    found = location(report, violation)
+    where: dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": f"environments/Pulumi.{report.environment}.yaml"},
-            "region": {"startLine": 1},
+            "artifactLocation": {"uri": found.path},
+            "region": {"startLine": found.line},
         }
     }
-    if violation.urn:
-        location["logicalLocations"] = [{"fullyQualifiedName": violation.urn, "kind": "resource"}]
+    logical = [{"fullyQualifiedName": violation.urn, "kind": "resource"}] if violation.urn else []
+    if found.key:
+        logical.append({"fullyQualifiedName": found.key, "kind": "property"})
+    if logical:
+        where["logicalLocations"] = logical
     fingerprint = hashlib.sha256(
         f"{violation.rule}\n{violation.urn}\n{violation.message}".encode()
     ).hexdigest()
@@ -242,7 +262,7 @@ def _sarif_result(
         "ruleId": violation.rule,
         "level": _sarif_level(report, violation),
         "message": {"text": f"{resource_label(violation.urn)}: {violation.message}"},
-        "locations": [location],
+        "locations": [where],
         "partialFingerprints": {"plinthViolation/v1": fingerprint},
     }
     if violation.rule in index:

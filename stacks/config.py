@@ -397,10 +397,8 @@ def load_platform_config(
             f"{source}: plinth:tier: got {tier!r}; must be one of dev, staging, prod "
             "(set plinth:tier in the stack file)"
         )
-    defaults = TIER_DEFAULTS[tier]
     cluster = plinth_values.get("cluster")
-    if isinstance(cluster, Mapping) and cluster.get("target") == "eks":
-        defaults = deep_merge(defaults, {"cluster": EKS_TIER_DEFAULTS[tier]})
+    defaults = tier_defaults(tier, cluster.get("target") if isinstance(cluster, Mapping) else None)
     prefix = f"{NAMESPACE}:"
     secret = sorted(k.removeprefix(prefix) for k in secret_keys if k.startswith(prefix))
     _refuse_unkeepable_secrets(secret, source)
@@ -410,6 +408,15 @@ def load_platform_config(
     except ValidationError as error:
         raise ConfigError(_one_line(error, source)) from None
     return _keep_secrets(config, secret)
+
+
+def tier_defaults(tier: str, target: object) -> dict[str, Any]:
+    """The layer tier `tier` puts under the stack file of an environment whose cluster target
+    is `target`: what the loader merges, and what docs/configuration.md shows (one place)."""
+    defaults = TIER_DEFAULTS[tier]
+    if target == "eks":
+        defaults = deep_merge(defaults, {"cluster": EKS_TIER_DEFAULTS[tier]})
+    return defaults
 
 
 # How the offline loader (plinth/environments.py) shows a `secure:` value it cannot decrypt.

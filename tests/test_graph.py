@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from plinth.cli import main
-from plinth.graph import GraphRenderError, build_graph, render_mermaid, write_graphs
+from plinth.graph import (
+    GraphRenderError,
+    build_graph,
+    label_lines,
+    render_dot,
+    render_mermaid,
+    write_graphs,
+)
 from tests.conftest import ROOT, SynthesizedEnvironment
 
 STACK = "urn:pulumi:t::plinth::pulumi:pulumi:Stack::plinth-t"
@@ -23,7 +30,9 @@ MERMAID_LINE = re.compile(
       | subgraph\ \w+\ \["[^"]*"\]
       | end
       | \w+ (?: \["[^"]*"\] | \{\{"[^"]*"\}\} )
-      | \w+\ (?: --> | -\.-> )\ \w+
+      | \w+\ (?: --> | -\.-> ) (?: \|"[^"]*"\| )?\ \w+
+      | class\ \w+(?:,\w+)*\ \w+
+      | classDef\ \w+\ fill:\#[0-9a-f]{6},stroke:\#[0-9a-f]{6}
     )
     """,
     re.VERBOSE,
@@ -217,6 +226,114 @@ def test_labels_escape_quotes() -> None:
     mermaid = render_mermaid(build_graph([entry("plinth:a:One", 'say "hi" <b>')]))
     assert '"hi"' not in mermaid
     assert "#quot;hi#quot;" in mermaid
+
+
+def test_no_two_nodes_share_a_label(env: SynthesizedEnvironment) -> None:
+    graph = build_graph(env.entries)
+    labels = [label_lines(node) for node in graph.nodes]
+    assert len(set(labels)) == len(labels)
+    declared = [line.strip().split("[", 1)[-1] for line in node_lines(render_mermaid(graph))]
+    assert len(set(declared)) == len(declared)
+
+
+def node_lines(mermaid: str) -> list[str]:
+    """The declarations of the graph's own nodes (not the legend's)."""
+    return [line for line in mermaid.splitlines() if re.match(r"\s*[cp]_\w+(\[|\{\{)", line)]
+
+
+def twins_plan() -> list[dict[str, Any]]:
+    """Two components that each make a role named `role`, and two parents named `twin`
+    (of two types) that each make a role named `shared`."""
+    one = entry("plinth:a:Trainer", "one")
+    two = entry("plinth:a:Server", "two")
+    twin_a = entry("plinth:a:Trainer", "twin")
+    twin_b = entry("plinth:a:Server", "twin")
+    roles = [entry("plinth:aws:WorkloadRole", "role", parent=p["urn"]) for p in (one, two)]
+    shared = [entry("plinth:aws:WorkloadRole", "shared", parent=p["urn"]) for p in (twin_a, twin_b)]
+    return [one, two, twin_a, twin_b, *roles, *shared]
+
+
+def test_nodes_of_one_name_and_type_say_where_they_are() -> None:
+    graph = build_graph(twins_plan())
+    places = {(node.name, node.place) for node in graph.nodes if node.name in ("role", "shared")}
+    assert {place for name, place in places if name == "role"} == {"in one", "in two"}
+    shared = sorted(place for name, place in places if name == "shared")
+    assert len(set(shared)) == 2
+    assert all(place.startswith("as ") for place in shared)  # the parents' names match too
+    labels = [label_lines(node) for node in graph.nodes]
+    assert len(set(labels)) == len(labels)
+    unique = [node for node in graph.nodes if node.name in ("one", "two")]
+    assert all(not node.place for node in unique)
+
+
+def mermaid_legend(mermaid: str) -> list[str]:
+    lines = mermaid.splitlines()
+    start = lines.index('    subgraph legend ["Legend"]')
+    return lines[start : lines.index("    end", start) + 1]
+
+
+def test_the_mermaid_legend_explains_every_shape_colour_and_edge(
+    synthesized: dict[str, SynthesizedEnvironment],
+) -> None:
+    graph = build_graph(synthesized["prod"].entries)
+    mermaid = render_mermaid(graph)
+    legend = mermaid_legend(mermaid)
+    classes = {
+        kind: set(ids.split(","))
+        for ids, kind in re.findall(r"^    class (\S+) (\w+)$", mermaid, re.MULTILINE)
+    }
+    fills = dict(re.findall(r"^    classDef (\w+) fill:(#\w+)", mermaid, re.MULTILINE))
+    shapes: dict[str, set[str]] = {}
+    for line in legend:
+        declared = re.match(r"\s*(legend_\w+)(\[\"|\{\{\")", line)
+        if declared:
+            (kind,) = [k for k, ids in classes.items() if declared[1] in ids]
+            shapes.setdefault(kind, set()).add(declared[2])
+    assert set(shapes) == set(fills) == set(classes) == {"component", "provider"}
+    assert fills["component"] != fills["provider"]
+    assert shapes["component"] != shapes["provider"]
+    for node in graph.nodes:
+        kind = "provider" if node.provider else "component"
+        assert node.node_id in classes[kind]
+        (shape,) = [
+            declared[1]
+            for each in node_lines(mermaid)
+            if (declared := re.match(rf'\s*{node.node_id}(\["|\{{\{{")', each))
+        ]
+        assert shape in shapes[kind]
+    edges = re.findall(r"^    [cp]_\w+ (\S+) [cp]_\w+$", mermaid, re.MULTILINE)
+    explained = dict(
+        re.findall(r'^        legend_\w+ (\S+)\|"([^"]+)"\| \w+$', "\n".join(legend), re.M)
+    )
+    assert set(edges) == set(explained) == {"-->", "-.->"}
+    assert all(explained.values())
+    assert any(line.strip().startswith("subgraph legend_box") for line in legend)
+
+
+def test_the_dot_legend_explains_every_shape_colour_and_edge(
+    synthesized: dict[str, SynthesizedEnvironment],
+) -> None:
+    graph = build_graph(synthesized["prod"].entries)
+    dot = render_dot(graph)
+    start = dot.index('subgraph "cluster_legend" {')
+    body, legend = dot[:start], dot[start:]
+    node = re.compile(r'"(\w+)" \[label="[^"]*", shape=(\w+), style=filled, fillcolor="(#\w+)"')
+    looks = {name: (shape, fill) for name, shape, fill in node.findall(legend)}
+    kinds = {"component": looks["legend_component"], "provider": looks["legend_provider"]}
+    assert kinds["component"] != kinds["provider"]
+    drawn = {name: (shape, fill) for name, shape, fill in node.findall(body)}
+    for each in graph.nodes:
+        assert drawn[each.node_id] == kinds["provider" if each.provider else "component"]
+    styles = set(re.findall(r'^    "\w+" -> "\w+"( \[style=\w+\])?;$', body, re.MULTILINE))
+    explained = re.findall(
+        r'"legend_\w+" -> "legend_\w+" \[label="([^"]+)"(, style=\w+)?\]', legend
+    )
+    assert (
+        {style.strip(" []") for style in styles}
+        == {style.lstrip(", ") for _, style in explained}
+        == {"", "style=dashed"}
+    )
+    assert "cluster_legend_box" in legend
 
 
 def fake_dot(bin_dir: Path, script: str, monkeypatch: pytest.MonkeyPatch) -> None:

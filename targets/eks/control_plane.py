@@ -272,6 +272,8 @@ class EksNodeAddons(pulumi.ComponentResource):
     carries an alias to that parent, so Pulumi moves them in place.
     """
 
+    CONFIG_KEY = "cluster"  # configured by plinth:cluster (plinth/locations.py)
+
     def __init__(
         self,
         name: str,
