@@ -573,7 +573,7 @@ def test_rev_expands_a_volume_in_place(repo: Path) -> None:
 
 
 def test_rev_flags_a_renamed_volume_unless_it_carries_an_alias(repo: Path) -> None:
-    component = repo / "components" / "jobs_namespace.py"
+    component = repo / "components" / "jobs_namespace" / "component.py"
     edit_file(component, 'f"{name}-volume-{key}",', 'f"{name}-data-{key}",')
     result = run_plinth("diff", "local", "--rev", "HEAD", project=repo)
     assert result.returncode == EXIT_STATEFUL_REPLACEMENT, result.stderr
@@ -582,8 +582,9 @@ def test_rev_flags_a_renamed_volume_unless_it_carries_an_alias(repo: Path) -> No
 
     edit_file(
         component,
-        "stateful = pulumi.ResourceOptions(",
-        'stateful = pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-volume-{key}")],',
+        "stateful = data_options(cluster.protect_stateful)",
+        "stateful = pulumi.ResourceOptions.merge(data_options(cluster.protect_stateful), "
+        'pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-volume-{key}")]))',
     )
     result = run_plinth("diff", "local", "--rev", "HEAD", "--format", "json", project=repo)
     assert result.returncode == 0, result.stderr
@@ -627,12 +628,8 @@ def test_rev_reports_the_other_revisions_failure(repo: Path) -> None:
 def test_renaming_the_prod_storage_component_replaces_buckets_and_keys_unless_aliased(
     repo: Path,
 ) -> None:
-    builder = repo / "stacks" / "eks.py"
-    edit_file(builder, 'f"{environment}-storage",\n', 'f"{environment}-data",\n')
     edit_file(
-        builder,
-        'component_options(f"{environment}-storage")',
-        'component_options(f"{environment}-data")',
+        repo / "components" / "object_storage" / "__init__.py", 'name="storage",', 'name="data",'
     )
     result = run_plinth("diff", "prod", "--rev", "HEAD", "--format", "json", project=repo)
     assert result.returncode == EXIT_STATEFUL_REPLACEMENT, result.stderr

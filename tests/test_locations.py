@@ -93,7 +93,11 @@ def test_a_sarif_result_points_at_the_line_of_the_config_key(
     prod_entries: list[dict[str, Any]],
 ) -> None:
     template = one(prod_entries, "aws:ec2/launchTemplate:LaunchTemplate", "prod-nodes-a10g")
-    tag = one(prod_entries, "aws:autoscaling/tag:Tag", "prod-nodes-h100-template-label-plinth.io-node-pool")
+    tag = one(
+        prod_entries,
+        "aws:autoscaling/tag:Tag",
+        "prod-nodes-h100-template-label-plinth.io-node-pool",
+    )
     quota = one(prod_entries, "kubernetes:core/v1:ResourceQuota", "prod-jobs-quota")
     namespace = one(prod_entries, "kubernetes:core/v1:Namespace", "prod-jobs")
     vpc = one(prod_entries, "aws:ec2/vpc:Vpc", "prod-network")
