@@ -53,8 +53,8 @@ from plinth.policy_config import (
 )
 from plinth.synth import program_entries
 from policies.framework import Rule
+from policies.kubernetes.exemptions import exemption_matches, workload_identity
 from policies.registry import PACK_NAME, PACK_VERSION, RULES
-from policies.workloads import exemption_matches, workload_identity
 from stacks.config import ConfigError
 
 _LEVEL_NAMES = {

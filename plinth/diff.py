@@ -45,7 +45,7 @@ from plinth.replacement import (
     resources_replaced_by_provider,
     update_notes,
 )
-from policies.stateful import STATEFUL_TYPES
+from policies.stack.stateful import STATEFUL_TYPES
 
 Action = Literal["create", "delete", "update", "replace"]
 Kind = Literal["added", "removed", "changed"]

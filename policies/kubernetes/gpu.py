@@ -28,7 +28,7 @@ from policies.framework import (
     resource_rule,
     sequence,
 )
-from policies.pod_specs import Container, PodSpecView, containers, pod_validator
+from policies.kubernetes.pod_specs import Container, PodSpecView, containers, pod_validator
 
 GPU_RESOURCES: dict[str, Any] = {
     "type": "array",

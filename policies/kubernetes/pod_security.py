@@ -1,120 +1,39 @@
-"""Rules: workloads. Pod Security Standards, container resources, images, root filesystem.
+"""Rules: the Pod Security Standards, control by control.
 
-Every rule looks at the pods `policies.pod_specs.pod_specs` finds in a resource, so one
-rule covers Deployments, Jobs, training jobs and Spark applications alike.
-
-The `pss-*` rules are the Pod Security Standards `restricted` profile (which includes
-`baseline`), control by control, as Pod Security Admission checks them in Kubernetes
-1.33. They are mandatory in every tier: Plinth's namespaces enforce `restricted` in dev
-too, so a pod that breaks them is refused by the cluster anyway (for a Deployment or a
-job, silently: the controller is admitted, its pods are not). The pack says so at preview
-with the field to change. System daemons that need the node (CSI node plugins, the NVIDIA
-device plugin) are exempted by name in each rule's `exemptWorkloads`, with a reason.
+The `pss-*` rules are the `restricted` profile (which includes `baseline`), as Pod
+Security Admission checks them in Kubernetes 1.33. They look at the pods
+`policies.kubernetes.pod_specs.pod_specs` finds in a resource, so one rule covers
+Deployments, Jobs, training jobs and Spark applications alike. They are mandatory in
+every tier: Plinth's namespaces enforce `restricted` in dev too, so a pod that breaks them
+is refused by the cluster anyway (for a Deployment or a job, silently: the controller is
+admitted, its pods are not). The pack says so at preview with the field to change. System
+daemons that need the node (CSI node plugins, the NVIDIA device plugin) are exempted by
+name in each rule's `exemptWorkloads`, with a reason.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from policies.framework import (
-    ADVISORY_EVERYWHERE,
-    ADVISORY_IN_DEV,
-    MANDATORY_EVERYWHERE,
-    MANDATORY_IN_PROD,
-    Rule,
-    mapping,
-    resource_rule,
-    sequence,
+from policies.framework import MANDATORY_EVERYWHERE, Rule, mapping, resource_rule, sequence
+from policies.kubernetes.exemptions import (
+    EXEMPT_WORKLOADS,
+    HOST_PATH_EXEMPTIONS,
+    matching_exemptions,
+    unless_exempt,
 )
-from policies.pod_specs import (
+from policies.kubernetes.pod_specs import (
     Container,
     PodCheck,
     PodSpecView,
     containers,
     pod_validator,
+    security_context,
 )
-
-# ---- exemptions ----------------------------------------------------------------------
-
-_EXEMPTION_PROPERTIES: dict[str, Any] = {
-    "namespace": {"type": "string", "minLength": 1, "description": "Namespace (glob)."},
-    "name": {"type": "string", "minLength": 1, "description": "Workload name (glob)."},
-    "reason": {"type": "string", "minLength": 10, "description": "Why it needs the node."},
-}
-EXEMPT_WORKLOADS: dict[str, Any] = {
-    "type": "array",
-    "default": [],
-    "description": (
-        "Workloads this rule skips: {namespace, name, reason}, namespace and name as glob "
-        "patterns matched against metadata.namespace ('default' when unset) and "
-        "metadata.name (the Pulumi resource name when unset)."
-    ),
-    "items": {
-        "type": "object",
-        "properties": _EXEMPTION_PROPERTIES,
-        "required": ["namespace", "name", "reason"],
-        "additionalProperties": False,
-    },
-}
-HOST_PATH_EXEMPTIONS: dict[str, Any] = {
-    **EXEMPT_WORKLOADS,
-    "description": (
-        "Workloads allowed hostPath volumes, and under which host directories: "
-        "{namespace, name, pathPrefixes, reason}; namespace and name as in exemptWorkloads."
-    ),
-    "items": {
-        "type": "object",
-        "properties": {
-            **_EXEMPTION_PROPERTIES,
-            "pathPrefixes": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "string", "pattern": "^/"},
-                "description": "Host directories the workload may mount, at or below.",
-            },
-        },
-        "required": ["namespace", "name", "pathPrefixes", "reason"],
-        "additionalProperties": False,
-    },
-}
-
-
-def workload_identity(props: Mapping[str, Any], resource_name: str) -> tuple[str, str]:
-    """The (namespace, name) that `exemptWorkloads` entries are matched against."""
-    metadata = mapping(props.get("metadata"))
-    return str(metadata.get("namespace") or "default"), str(metadata.get("name") or resource_name)
-
-
-def exemption_matches(entry: Mapping[str, Any], namespace: str, name: str) -> bool:
-    """Whether one `exemptWorkloads` entry (namespace and name globs) covers a workload."""
-    return fnmatchcase(namespace, str(entry.get("namespace"))) and fnmatchcase(
-        name, str(entry.get("name"))
-    )
-
-
-def _exemptions(args: ResourceValidationArgs) -> list[Mapping[str, Any]]:
-    """The `exemptWorkloads` entries of this rule's config that match this resource."""
-    entries = [
-        e for e in sequence(args.get_config().get("exemptWorkloads")) if isinstance(e, Mapping)
-    ]
-    if not entries:
-        return []
-    namespace, name = workload_identity(args.props, args.name)
-    return [entry for entry in entries if exemption_matches(entry, namespace, name)]
-
-
-def _unless_exempt(check: PodCheck) -> PodCheck:
-    def exempt_or_check(view: PodSpecView, args: ResourceValidationArgs) -> list[str]:
-        return [] if _exemptions(args) else list(check(view, args))
-
-    return exempt_or_check
 
 
 def _pss_rule(
@@ -129,17 +48,13 @@ def _pss_rule(
     return resource_rule(
         name,
         description,
-        pod_validator(_unless_exempt(check)),
+        pod_validator(unless_exempt(check)),
         severity=severity,
         remediation=remediation,
         levels=MANDATORY_EVERYWHERE,
         config={"exemptWorkloads": EXEMPT_WORKLOADS},
         waivable_in_prod=waivable_in_prod,
     )
-
-
-def _security_context(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    return mapping(item.get("securityContext"))
 
 
 def _windows(view: PodSpecView) -> bool:
@@ -156,14 +71,14 @@ def _names(items: list[Container]) -> str:
 
 def _privileged(view: PodSpecView, _args: ResourceValidationArgs) -> Iterator[str]:
     for container in containers(view.spec):
-        context = _security_context(container.spec)
+        context = security_context(container.spec)
         if context.get("privileged") is True:
             field = view.locate(f"{container.path}.securityContext.privileged")
             yield f"{container.label}: {field} is true; remove it (it means root on the node)"
         if mapping(context.get("windowsOptions")).get("hostProcess") is True:
             field = view.locate(f"{container.path}.securityContext.windowsOptions.hostProcess")
             yield f"{container.label}: {field} is true; remove it"
-    if mapping(_security_context(view.spec).get("windowsOptions")).get("hostProcess") is True:
+    if mapping(security_context(view.spec).get("windowsOptions")).get("hostProcess") is True:
         yield f"{view.locate('securityContext.windowsOptions.hostProcess')} is true; remove it"
 
 
@@ -194,7 +109,7 @@ def _host_ports(view: PodSpecView, _args: ResourceValidationArgs) -> Iterator[st
 def _host_path(view: PodSpecView, args: ResourceValidationArgs) -> Iterator[str]:
     allowed = [
         str(prefix)
-        for exemption in _exemptions(args)
+        for exemption in matching_exemptions(args)
         for prefix in sequence(exemption.get("pathPrefixes"))
     ]
     for index, volume in enumerate(sequence(view.spec.get("volumes"))):
@@ -239,10 +154,10 @@ _SAFE_SYSCTLS = (
 
 def _kernel_options(view: PodSpecView, _args: ResourceValidationArgs) -> Iterator[str]:
     places: list[tuple[str, str, Mapping[str, Any]]] = [
-        ("the pod", "securityContext", _security_context(view.spec))
+        ("the pod", "securityContext", security_context(view.spec))
     ]
     places += [
-        (c.label, f"{c.path}.securityContext", _security_context(c.spec))
+        (c.label, f"{c.path}.securityContext", security_context(c.spec))
         for c in containers(view.spec)
     ]
     for who, path, context in places:
@@ -259,7 +174,7 @@ def _kernel_options(view: PodSpecView, _args: ResourceValidationArgs) -> Iterato
         if context.get("procMount") not in (None, "Default"):
             field = view.locate(path + ".procMount")
             yield f"{who}: {field} is {context.get('procMount')!r}; remove it"
-    for index, sysctl in enumerate(sequence(_security_context(view.spec).get("sysctls"))):
+    for index, sysctl in enumerate(sequence(security_context(view.spec).get("sysctls"))):
         name = mapping(sysctl).get("name")
         if name not in _SAFE_SYSCTLS:
             field = view.locate(f"securityContext.sysctls[{index}]")
@@ -273,20 +188,20 @@ def _privilege_escalation(view: PodSpecView, _args: ResourceValidationArgs) -> I
     if _windows(view):
         return
     for container in containers(view.spec):
-        if _security_context(container.spec).get("allowPrivilegeEscalation") is not False:
+        if security_context(container.spec).get("allowPrivilegeEscalation") is not False:
             field = view.locate(f"{container.path}.securityContext.allowPrivilegeEscalation")
             yield f"{container.label}: {field} is not false; set it to false"
 
 
 def _run_as_non_root(view: PodSpecView, _args: ResourceValidationArgs) -> Iterator[str]:
-    pod = _security_context(view.spec)
+    pod = security_context(view.spec)
     if pod.get("runAsNonRoot") is False:
         yield f"{view.locate('securityContext.runAsNonRoot')} is false; set it to true"
     if _is_root(pod.get("runAsUser")):
         yield f"{view.locate('securityContext.runAsUser')} is 0 (root); use a non-zero user id"
     unset = []
     for container in containers(view.spec):
-        context = _security_context(container.spec)
+        context = security_context(container.spec)
         at = f"{container.path}.securityContext"
         if context.get("runAsNonRoot") is False:
             yield f"{container.label}: {view.locate(at + '.runAsNonRoot')} is false; set it to true"
@@ -313,7 +228,7 @@ def _capabilities(view: PodSpecView, _args: ResourceValidationArgs) -> Iterator[
     if _windows(view):
         return
     for container in containers(view.spec):
-        capabilities = mapping(_security_context(container.spec).get("capabilities"))
+        capabilities = mapping(security_context(container.spec).get("capabilities"))
         at = f"{container.path}.securityContext.capabilities"
         if "ALL" not in sequence(capabilities.get("drop")):
             yield f"{container.label}: {view.locate(at + '.drop')} does not include ALL; drop ALL"
@@ -333,13 +248,13 @@ _SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
 def _seccomp(view: PodSpecView, _args: ResourceValidationArgs) -> Iterator[str]:
     if _windows(view):
         return
-    pod_type = mapping(_security_context(view.spec).get("seccompProfile")).get("type")
+    pod_type = mapping(security_context(view.spec).get("seccompProfile")).get("type")
     if pod_type is not None and pod_type not in _SECCOMP_TYPES:
         field = view.locate("securityContext.seccompProfile.type")
         yield f"{field} is {pod_type!r}; use RuntimeDefault"
     unset = []
     for container in containers(view.spec):
-        kind = mapping(_security_context(container.spec).get("seccompProfile")).get("type")
+        kind = mapping(security_context(container.spec).get("seccompProfile")).get("type")
         if kind is None:
             unset.append(container)
         elif kind not in _SECCOMP_TYPES:
@@ -377,7 +292,7 @@ def _volume_types(view: PodSpecView, _args: ResourceValidationArgs) -> Iterator[
             )
 
 
-PSS_RULES: tuple[Rule, ...] = (
+RULES: tuple[Rule, ...] = (
     _pss_rule(
         "pss-no-privileged",
         "Containers are not privileged (and Windows pods not HostProcess).",
@@ -475,250 +390,3 @@ PSS_RULES: tuple[Rule, ...] = (
         ),
     ),
 )
-
-
-# ---- resources -----------------------------------------------------------------------
-
-RESOURCE_KEYS = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
-
-
-def _resources(view: PodSpecView, args: ResourceValidationArgs) -> Iterator[str]:
-    required = [str(key) for key in sequence(args.get_config().get("required"))]
-    # Ephemeral containers may not set resources: only regular and init containers.
-    for container in containers(view.spec, ("containers", "initContainers")):
-        resources = mapping(container.spec.get("resources"))
-        missing = [
-            key
-            for key in required
-            if mapping(resources.get(key.split(".")[0])).get(key.split(".")[1]) in (None, "")
-        ]
-        if not missing:
-            continue
-        fields = [view.locate(f"{container.path}.resources.{key}") for key in missing]
-        block = view.locate(f"{container.path}.resources")
-        if all(f == f"{block}.{key}" for f, key in zip(fields, missing, strict=True)):
-            yield f"{container.label} has no {', '.join(missing)}: set them in {block}"
-        else:  # Spark: each size has its own field
-            yield f"{container.label} has no {', '.join(missing)}: set {', '.join(fields)}"
-
-
-# ---- images --------------------------------------------------------------------------
-
-DOCKER_HUB = "docker.io"
-_DOCKER_HUB_ALIASES = ("index.docker.io", "registry-1.docker.io")
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$")
-
-
-@dataclass(frozen=True)
-class ImageReference:
-    """A container image reference, normalized as the container runtime reads it."""
-
-    registry: str
-    repository: str
-    tag: str | None
-    digest: str | None
-
-    @property
-    def name(self) -> str:
-        """`registry/repository`, e.g. `docker.io/pytorch/pytorch`."""
-        return f"{self.registry}/{self.repository}"
-
-
-def parse_image(image: str) -> ImageReference:
-    """`pytorch/pytorch:2.5.1` -> docker.io, pytorch/pytorch, 2.5.1, no digest."""
-    name, _, digest = image.partition("@")
-    tag = None
-    if name.rfind(":") > name.rfind("/"):
-        name, _, tag = name.rpartition(":")
-    first, _, rest = name.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        registry, repository = first.lower(), rest
-    else:
-        registry, repository = DOCKER_HUB, name
-    if registry in _DOCKER_HUB_ALIASES:
-        registry = DOCKER_HUB
-    if registry == DOCKER_HUB and "/" not in repository:
-        repository = f"library/{repository}"
-    return ImageReference(registry, repository, tag or None, digest or None)
-
-
-def _images(view: PodSpecView) -> Iterator[tuple[str, str]]:
-    """(subject, image) for every container with an image, the subject naming the field.
-
-    The subject names the container too when the image is written in the container; a
-    Spark image written once in `spec.image` serves driver and executor, and is one
-    problem with one message.
-    """
-    for container in containers(view.spec):
-        image = container.spec.get("image")
-        if isinstance(image, str) and image:
-            field = view.locate(f"{container.path}.image")
-            own = field.startswith(view.locate(container.path) + ".")
-            yield (f"{container.label}: {field}" if own else field), image
-
-
-def _under_prefix(reference: ImageReference, entry: str) -> bool:
-    """Whether `entry` (a registry, or registry/path) covers the image."""
-    entry = entry.strip().rstrip("/")
-    if "/" not in entry:
-        return reference.registry == entry.lower()
-    return reference.name == entry or reference.name.startswith(f"{entry}/")
-
-
-def _registries(view: PodSpecView, args: ResourceValidationArgs) -> Iterator[str]:
-    allowed = [str(entry) for entry in sequence(args.get_config().get("registries"))]
-    for subject, image in _images(view):
-        reference = parse_image(image)
-        if not any(_under_prefix(reference, entry) for entry in allowed):
-            yield (
-                f"{subject} is {image!r}, from {reference.registry}, which is "
-                f"not an allowed registry; mirror it to one of {', '.join(allowed)} or add "
-                f"the registry to allowed-image-registries' registries"
-            )
-
-
-def _tags(view: PodSpecView, args: ResourceValidationArgs) -> Iterator[str]:
-    forbidden = [str(tag) for tag in sequence(args.get_config().get("forbiddenTags"))]
-    for subject, image in _images(view):
-        reference = parse_image(image)
-        if reference.digest:
-            continue
-        if reference.tag is None:
-            yield f"{subject} is {image!r}, with no tag (latest); name a version"
-        elif reference.tag in forbidden:
-            yield f"{subject} is {image!r}; {reference.tag} moves: name a version"
-
-
-def _digests(view: PodSpecView, args: ResourceValidationArgs) -> Iterator[str]:
-    exempt = [str(pattern) for pattern in sequence(args.get_config().get("exemptImages"))]
-    for subject, image in _images(view):
-        reference = parse_image(image)
-        if reference.digest is not None and _DIGEST.match(reference.digest):
-            continue
-        if any(fnmatchcase(reference.name, pattern) for pattern in exempt):
-            continue
-        yield (
-            f"{subject} is {image!r}, not pinned by digest; append "
-            f"@sha256:<digest> (the tag may stay for readers)"
-        )
-
-
-# ---- root filesystem -----------------------------------------------------------------
-
-
-def _read_only_root(view: PodSpecView, _args: ResourceValidationArgs) -> Iterator[str]:
-    for container in containers(view.spec, ("containers", "initContainers")):
-        if _security_context(container.spec).get("readOnlyRootFilesystem") is not True:
-            field = view.locate(f"{container.path}.securityContext.readOnlyRootFilesystem")
-            yield (
-                f"{container.label}: {field} is not true; set it to true and mount an "
-                f"emptyDir where the process writes"
-            )
-
-
-# The registries Plinth's components and the charts it plans to install pull from.
-DEFAULT_REGISTRIES = (
-    "docker.io",
-    "ghcr.io",
-    "mcr.microsoft.com",
-    "nvcr.io",
-    "public.ecr.aws",
-    "quay.io",
-    "registry.k8s.io",
-)
-
-OTHER_RULES: tuple[Rule, ...] = (
-    resource_rule(
-        "container-resources",
-        "Every container states its CPU and memory requests and limits.",
-        pod_validator(_resources),
-        severity=Severity.MEDIUM,
-        remediation=(
-            "Set resources.requests and resources.limits for cpu and memory on every "
-            "container and init container (for Spark: cores, coreLimit and memory)."
-        ),
-        levels=ADVISORY_IN_DEV,
-        config={
-            "required": {
-                "type": "array",
-                "items": {"enum": list(RESOURCE_KEYS)},
-                "uniqueItems": True,
-                "default": list(RESOURCE_KEYS),
-                "description": "Which of requests/limits x cpu/memory every container sets.",
-            }
-        },
-    ),
-    resource_rule(
-        "allowed-image-registries",
-        "Images come from an allowed registry.",
-        pod_validator(_registries),
-        severity=Severity.HIGH,
-        remediation=(
-            "Pull the image from an allowed registry (mirror it there), or add its "
-            "registry to this rule's registries."
-        ),
-        levels=ADVISORY_IN_DEV,
-        config={
-            "registries": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1},
-                "default": list(DEFAULT_REGISTRIES),
-                "description": (
-                    "Allowed registries ('quay.io') or registry paths ('docker.io/pytorch'). "
-                    "Docker Hub short names ('pytorch/pytorch', 'busybox') are docker.io."
-                ),
-            }
-        },
-    ),
-    resource_rule(
-        "images-no-latest-tag",
-        "Every image names a version tag (or a digest), never latest or no tag.",
-        pod_validator(_tags),
-        severity=Severity.MEDIUM,
-        remediation="Name the image with a version tag (repo:1.2.3) or a digest (repo@sha256:...).",
-        levels=MANDATORY_EVERYWHERE,
-        config={
-            "forbiddenTags": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1},
-                "default": ["latest"],
-                "description": "Tags that move and so pin nothing.",
-            }
-        },
-    ),
-    resource_rule(
-        "images-pinned-by-digest",
-        "Every image is pinned by digest (@sha256:...).",
-        pod_validator(_digests),
-        severity=Severity.MEDIUM,
-        remediation=(
-            "Append the digest to the image (repo:1.2.3@sha256:...); `crane digest` or "
-            "`docker buildx imagetools inspect` prints it."
-        ),
-        levels=MANDATORY_IN_PROD,
-        config={
-            "exemptImages": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1},
-                "default": [],
-                "description": (
-                    "Repositories that may go by tag alone: globs on registry/repository, "
-                    "e.g. 'registry.example.com/mirror/*'."
-                ),
-            }
-        },
-    ),
-    resource_rule(
-        "containers-read-only-root-filesystem",
-        "Containers run with a read-only root filesystem.",
-        pod_validator(_read_only_root),
-        severity=Severity.LOW,
-        remediation=(
-            "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where "
-            "the process writes (/tmp, caches)."
-        ),
-        levels=ADVISORY_EVERYWHERE,
-    ),
-)
-
-RULES: tuple[Rule, ...] = (*PSS_RULES, *OTHER_RULES)

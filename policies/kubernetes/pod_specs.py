@@ -90,6 +90,11 @@ def containers(
                 yield Container(kind, index, container)
 
 
+def security_context(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The `securityContext` of a pod spec or a container, empty when unset or malformed."""
+    return mapping(item.get("securityContext"))
+
+
 def pod_specs(resource_type: str, props: Mapping[str, Any]) -> list[PodSpecView]:
     """Every pod `props` (a resource of `resource_type`) creates; [] if it creates none."""
     group, kind = _group_kind(resource_type)

@@ -15,7 +15,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from policies.framework import ADVISORY_IN_DEV, Rule, dig, resource_rule
-from policies.namespaces import object_namespace
+from policies.kubernetes.namespaces import object_namespace
 
 SERVICE = "kubernetes:core/v1:Service"
 EXTERNAL_TYPES = ("LoadBalancer", "NodePort")

@@ -1,5 +1,5 @@
-"""Rules over the whole stack: data is protected, namespaces have one owner, everything is
-attributable (Kubernetes labels, AWS and Azure tags).
+"""Rules: everything is attributable to its owner: Kubernetes objects carry the ownership
+labels, AWS and Azure resources the ownership tags.
 
 Cloud tags: a resource is held to the required tags when it has a `tags` input or when
 its class in the installed SDK (pulumi_aws, pulumi_azure_native) takes a `tags` argument;
@@ -28,20 +28,15 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from policies.charts import V3_RELEASE, V4_CHART
 from policies.framework import (
     ADVISORY_IN_DEV,
-    MANDATORY_EVERYWHERE,
-    MANDATORY_IN_PROD,
     Rule,
     dig,
     sequence,
     stack_rule,
+    string_list_schema,
 )
-from policies.namespaces import NAMESPACE, provider_urn
-from policies.stateful import STATEFUL_TYPES
 
-STACK = "pulumi:pulumi:Stack"
 AWS_PROVIDER = "pulumi:providers:aws"
 DEFAULT_LABELS = ("plinth.io/owner", "plinth.io/cost-centre", "plinth.io/environment")
 # Plain keys: Azure tag names may not contain "/" and AWS reserves the "aws:" prefix.
@@ -50,92 +45,6 @@ DEFAULT_TAGS = ("owner", "cost-centre", "environment")
 # groups (HashiCorp, "Default Tags in the Terraform AWS Provider"; pulumi-aws bridges it).
 _NO_DEFAULT_TAGS = frozenset({"aws:autoscaling/group:Group"})
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _string_list(description: str, default: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {
-        "type": "array",
-        "items": {"type": "string"},
-        "default": list(default),
-        "description": description,
-    }
-
-
-def _validate_protected(args: StackValidationArgs, report: ReportViolation) -> None:
-    stateful = STATEFUL_TYPES | set(args.get_config()["additionalStatefulTypes"])
-    for resource in args.resources:
-        if resource.resource_type in stateful and not resource.opts.protect:
-            report(
-                f"{resource.resource_type} {resource.name} holds data and is not protected: "
-                "pass ResourceOptions(protect=True), so that no update or destroy deletes it",
-                resource.urn,
-            )
-
-
-def _lineage(resource: PolicyResource) -> set[str]:
-    """URNs of the resource's ancestors: its parent, the parent's parent, and so on."""
-    seen: set[str] = set()
-    parent = resource.parent
-    while parent is not None and parent.urn not in seen:
-        seen.add(parent.urn)
-        parent = parent.parent
-    return seen
-
-
-def _owner(resource: PolicyResource) -> PolicyResource | None:
-    """The component a resource was created in; None at the top of the program."""
-    parent = resource.parent
-    return None if parent is None or parent.resource_type == STACK else parent
-
-
-def _described(owner: PolicyResource | None) -> str:
-    return "the program" if owner is None else f"{owner.name} ({owner.resource_type})"
-
-
-def _same_cluster(one: PolicyResource, other: PolicyResource) -> bool:
-    # A component (a chart) may not report its provider: an unknown provider matches any.
-    first, second = provider_urn(one), provider_urn(other)
-    return not first or not second or first == second
-
-
-def _validate_single_owner(args: StackValidationArgs, report: ReportViolation) -> None:
-    declared: dict[str, list[PolicyResource]] = {}
-    for resource in args.resources:
-        name = dig(resource.props, "metadata", "name")
-        if resource.resource_type == NAMESPACE and isinstance(name, str):
-            declared.setdefault(name, []).append(resource)
-    for name, namespaces in declared.items():
-        for namespace in namespaces:
-            others = [
-                _described(_owner(other))
-                for other in namespaces
-                if other is not namespace and _same_cluster(namespace, other)
-            ]
-            if others:
-                report(
-                    f"namespace {name} is declared by {_described(_owner(namespace))} and "
-                    f"again by {', '.join(sorted(others))}: keep one Namespace and pass it "
-                    "to the others",
-                    namespace.urn,
-                )
-    # The CLI gives stack rules outputs, and a chart component's outputs do not repeat its
-    # `namespace` input: this half runs in `plinth check`, which passes inputs.
-    for chart in args.resources:
-        if chart.resource_type not in (V4_CHART, V3_RELEASE):
-            continue
-        target = chart.props.get("namespace")
-        if not isinstance(target, str):
-            continue
-        lineage = _lineage(chart)
-        for namespace in declared.get(target, []):
-            owner = _owner(namespace)
-            if owner is not None and owner.urn not in lineage and _same_cluster(chart, namespace):
-                report(
-                    f"chart {chart.name} installs into namespace {target}, which "
-                    f"{_described(owner)} creates: install it into a namespace its own "
-                    "component creates",
-                    chart.urn,
-                )
 
 
 def _is_kubernetes_object(resource: PolicyResource) -> bool:
@@ -258,40 +167,6 @@ def _validate_tags(args: StackValidationArgs, report: ReportViolation) -> None:
 
 RULES: tuple[Rule, ...] = (
     stack_rule(
-        "stateful-resources-protected",
-        "Every resource that holds data (volumes, buckets, keys, databases) is protected.",
-        _validate_protected,
-        severity=Severity.HIGH,
-        remediation=(
-            "Create it with ResourceOptions(protect=True); deleting it then takes an explicit "
-            "`pulumi state unprotect` first. Types are in policies/stateful.py."
-        ),
-        # prod: losing prod data is unrecoverable; dev and staging are rebuilt from
-        # scratch often, where protection only gets in the way of `pulumi destroy`.
-        levels=MANDATORY_IN_PROD,
-        config={
-            "additionalStatefulTypes": _string_list(
-                "More type tokens to treat as stateful, beyond policies/stateful.py."
-            )
-        },
-        waivable_in_prod=False,
-    ),
-    stack_rule(
-        "namespace-single-owner",
-        "Each namespace is created by one component, and charts install only into "
-        "namespaces their own component (or an enclosing one) creates.",
-        _validate_single_owner,
-        severity=Severity.HIGH,
-        remediation=(
-            "Keep one Namespace object per name and cluster; a component that needs another "
-            "component's namespace takes that component as an argument and installs only "
-            "namespaced objects into it, not a chart."
-        ),
-        # Everywhere: two owners of one namespace means the first one removed deletes
-        # the namespace, and everything in it, from under the other.
-        levels=MANDATORY_EVERYWHERE,
-    ),
-    stack_rule(
         "kubernetes-required-labels",
         "Every Kubernetes object carries the platform's ownership labels.",
         _validate_labels,
@@ -305,13 +180,13 @@ RULES: tuple[Rule, ...] = (
         # reports group objects by these labels.
         levels=ADVISORY_IN_DEV,
         config={
-            "requiredLabels": _string_list(
+            "requiredLabels": string_list_schema(
                 "Label keys every Kubernetes object must carry, with a non-empty value.",
                 DEFAULT_LABELS,
             ),
             # CRDs are upstream's API definitions, applied byte-for-byte from the release
             # (yaml/v2:ConfigFile) so that they match what the CRD tests validate against.
-            "exemptKinds": _string_list(
+            "exemptKinds": string_list_schema(
                 "Kinds exempt from the labels: definitions shared by the whole cluster.",
                 ("CustomResourceDefinition",),
             ),
@@ -329,7 +204,7 @@ RULES: tuple[Rule, ...] = (
         # dev: throwaway accounts; in staging and prod, the cloud bill is split by these.
         levels=ADVISORY_IN_DEV,
         config={
-            "requiredTags": _string_list(
+            "requiredTags": string_list_schema(
                 "Tag keys every AWS and Azure resource that takes tags must carry, with a "
                 "non-empty value (AWS: the resource's tags merged with defaultTags).",
                 DEFAULT_TAGS,

@@ -1,6 +1,6 @@
 """The resource types that hold data: deleting or replacing one loses it.
 
-`stateful-resources-protected` (policies/stack.py) requires `protect` on every resource
+`stateful-resources-protected` (policies/stack/protection.py) requires `protect` on every resource
 of these types, and `plinth diff` flags every change that would replace one (exit code
 3). Tokens are as the installed SDKs declare them (`@pulumi.type_token(...)`);
 `azure-native:dbforpostgresql:Server` is the flexible server in azure-native 3.x (the
