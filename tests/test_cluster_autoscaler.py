@@ -26,8 +26,8 @@ from components.aws.cluster_autoscaler import (
 from components.aws.context import AwsContext, OidcIssuer
 from components.cluster import GPU_RESOURCE, Cluster, GpuScheduling, Taint
 from plinth.engine import kubernetes_objects, record
-from policies.cloud_aws import DEFAULT_ACTIONS_ON_ANY_RESOURCE
-from policies.stack import DEFAULT_LABELS, DEFAULT_TAGS
+from policies.aws.iam import DEFAULT_ACTIONS_ON_ANY_RESOURCE
+from policies.stack.attribution import DEFAULT_LABELS, DEFAULT_TAGS
 from tests.policy_harness import violations
 from tests.upstream_schemas import builtin_object_errors, object_label
 

@@ -20,7 +20,7 @@ from plinth.diff_report import diff_document, format_diff
 from plinth.engine import make_urn
 from plinth.environments import load_environment
 from plinth.replacement import format_path, parse_path
-from policies.stateful import STATEFUL_TYPES
+from policies.stack.stateful import STATEFUL_TYPES
 from stacks.config import ExistingCluster, PlatformConfig
 from tests.conftest import ROOT
 

@@ -13,7 +13,7 @@ from components.gpu_enablement import CRD_FILES, GpuEnablementArgs
 from plinth.chart_values import unknown_value_paths
 from plinth.engine import kubernetes_objects
 from plinth.upstream import upstream_file_for_url
-from policies.namespaces import DEFAULT_PLATFORM_NAMESPACES
+from policies.kubernetes.namespaces import DEFAULT_PLATFORM_NAMESPACES
 from stacks.config import ExistingCluster
 from tests.conftest import SynthesizedEnvironment
 from tests.test_components import Variant, variant  # noqa: F401 (the `variant` fixture)

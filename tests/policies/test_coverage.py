@@ -1,7 +1,7 @@
 """Every rule of the pack, shown both passing and violated through the offline runner.
 
 `EXAMPLES` names, for every rule in `policies.registry.RULES`, a compliant and a violating
-plan, built from the factories of the rule tests (tests/test_policies_*.py). The tests run
+plan, built from the factories of the rule tests (tests/policies/*/test_*.py). The tests run
 each through `tests.policy_harness`, i.e. `run_pack` under a tier's policy config file
 plus schema defaults, exactly as `plinth check` runs the pack. A rule added without an
 example fails `test_every_rule_has_an_example`; a rule that can never report (a validator
@@ -20,14 +20,19 @@ import pytest
 from plinth.check import Violation
 from policies.framework import TIERS, Rule
 from policies.registry import RULES
-from tests import test_policies_charts as charts_tests
-from tests import test_policies_cloud_aws as aws_tests
-from tests import test_policies_cloud_azure as azure_tests
-from tests import test_policies_gpu as gpu_tests
-from tests import test_policies_namespaces as namespace_tests
-from tests import test_policies_services as service_tests
-from tests import test_policies_stack as stack_tests
-from tests import test_policies_workloads as workload_tests
+from tests.policies.aws import test_eks as eks_tests
+from tests.policies.aws import test_iam as iam_tests
+from tests.policies.aws import test_s3 as s3_tests
+from tests.policies.azure import test_aks as aks_tests
+from tests.policies.azure import test_storage as storage_tests
+from tests.policies.kubernetes import pods
+from tests.policies.kubernetes import test_charts as charts_tests
+from tests.policies.kubernetes import test_gpu as gpu_tests
+from tests.policies.kubernetes import test_namespaces as namespace_tests
+from tests.policies.kubernetes import test_services as service_tests
+from tests.policies.stack import test_attribution as attribution_tests
+from tests.policies.stack import test_ownership as ownership_tests
+from tests.policies.stack import test_protection as protection_tests
 from tests.policy_harness import entry, hits
 
 Entries = tuple[dict[str, Any], ...]
@@ -36,9 +41,9 @@ Example = tuple[Entries, Entries]
 # What a rule reports when it could not judge (an unknown value): not a real violation.
 NOT_RUN_MARKERS = ("can't run policy", "can't be known during preview")
 
-SC = workload_tests.SC
-POD_SC = workload_tests.POD_SC
-DELETE = workload_tests.DELETE
+SC = pods.SC
+POD_SC = pods.POD_SC
+DELETE = pods.DELETE
 
 
 def with_inputs(plan_entry: dict[str, Any], **inputs: Any) -> dict[str, Any]:
@@ -60,7 +65,7 @@ def with_metadata(plan_entry: dict[str, Any], **metadata: Any) -> dict[str, Any]
 
 def pod_changed(path: str, value: Any) -> Example:
     """The compliant Deployment, and the same with one field of its pod spec changed."""
-    return (workload_tests.deployment(),), (workload_tests.changed(path, value),)
+    return (pods.deployment(),), (pods.changed(path, value),)
 
 
 def gpu_request_above_limit() -> dict[str, Any]:
@@ -75,48 +80,47 @@ def chart_changed(**inputs: Any) -> Example:
 
 def intruding_chart() -> Entries:
     """A chart installed into a namespace another component creates."""
-    other = stack_tests.component("other")
-    return (*stack_tests.one_owner(), other, stack_tests.chart(other))
+    other = ownership_tests.component("other")
+    return (*ownership_tests.one_owner(), other, ownership_tests.chart(other))
 
 
 def _aws() -> dict[str, Example]:
-    aws = aws_tests
-    bucket = aws.bucket
+    s3, eks, iam = s3_tests, eks_tests, iam_tests
+    bucket = s3.bucket
     return {
-        "s3-bucket-public-access-blocked": ((bucket(), aws.public_access_block()), (bucket(),)),
-        "s3-bucket-encrypted": ((bucket(), aws.encryption()), (bucket(),)),
+        "s3-bucket-public-access-blocked": ((bucket(), s3.public_access_block()), (bucket(),)),
+        "s3-bucket-encrypted": ((bucket(), s3.encryption()), (bucket(),)),
         "s3-bucket-versioned": (
-            (bucket(), aws.versioning()),
-            (bucket(), aws.versioning("Suspended")),
+            (bucket(), s3.versioning()),
+            (bucket(), s3.versioning("Suspended")),
         ),
-        "s3-bucket-tls-only": ((bucket(), aws.bucket_policy()), (bucket(),)),
+        "s3-bucket-tls-only": ((bucket(), s3.bucket_policy()), (bucket(),)),
         # Open to 0.0.0.0/0: refused even where the tier accepts a CIDR allow-list.
         "eks-private-endpoint": (
-            (aws.eks_cluster(),),
-            (aws.with_vpc(endpointPublicAccess=True),),
+            (eks.eks_cluster(),),
+            (eks.with_vpc(endpointPublicAccess=True),),
         ),
         "eks-secrets-encrypted": (
-            (aws.eks_cluster(),),
-            (aws.eks_cluster(encryptionConfig={"resources": ["secrets"], "provider": {}}),),
+            (eks.eks_cluster(),),
+            (eks.eks_cluster(encryptionConfig={"resources": ["secrets"], "provider": {}}),),
         ),
         "eks-control-plane-logging": (
-            (aws.eks_cluster(),),
-            (aws.eks_cluster(enabledClusterLogTypes=["api"]),),
+            (eks.eks_cluster(),),
+            (eks.eks_cluster(enabledClusterLogTypes=["api"]),),
         ),
         "iam-no-wildcard-permissions": (
-            (aws.role(),),
-            (aws.role(aws.permission(Action="*")),),
+            (iam.role(),),
+            (iam.role(iam.permission(Action="*")),),
         ),
         "iam-trust-policy-scoped": (
-            (aws.role(),),
-            (aws.role(trust=aws.trust_with(Principal="*")),),
+            (iam.role(),),
+            (iam.role(trust=iam.trust_with(Principal="*")),),
         ),
     }
 
 
 def _azure() -> dict[str, Example]:
-    azure = azure_tests
-    account, cluster = azure.storage_account, azure.managed_cluster
+    account, cluster = storage_tests.storage_account, aks_tests.managed_cluster
     return {
         "azure-storage-no-public-blob-access": (
             (account(),),
@@ -127,15 +131,15 @@ def _azure() -> dict[str, Example]:
             (account(enableHttpsTrafficOnly=False),),
         ),
         "aks-rbac-enabled": ((cluster(),), (cluster(enableRBAC=False),)),
-        "aks-network-policy": ((cluster(),), (azure.network_policy("none"),)),
+        "aks-network-policy": ((cluster(),), (aks_tests.network_policy("none"),)),
         "aks-local-accounts-disabled": ((cluster(),), (cluster(disableLocalAccounts=None),)),
     }
 
 
 def _kubernetes() -> dict[str, Example]:
-    gpu, ns, stack = gpu_tests, namespace_tests, stack_tests
+    gpu, ns = gpu_tests, namespace_tests
     gateway = service_tests.service("NodePort")
-    labelled = stack.labelled()
+    labelled = attribution_tests.labelled()
     return {
         "pss-no-privileged": pod_changed(f"{SC}.privileged", True),
         "pss-no-host-namespaces": pod_changed("hostNetwork", True),
@@ -155,7 +159,7 @@ def _kubernetes() -> dict[str, Example]:
         ),
         "container-resources": pod_changed("containers[0].resources", DELETE),
         "allowed-image-registries": pod_changed(
-            "containers[0].image", f"registry.example.com/team/model:1@{workload_tests.DIGEST}"
+            "containers[0].image", f"registry.example.com/team/model:1@{pods.DIGEST}"
         ),
         "images-no-latest-tag": pod_changed("containers[0].image", "ghcr.io/example/trainer"),
         "images-pinned-by-digest": pod_changed("containers[0].image", "ghcr.io/a/b:1.2.3"),
@@ -169,7 +173,7 @@ def _kubernetes() -> dict[str, Example]:
             (
                 entry(
                     gpu.NODE_GROUP,
-                    workload_tests.patched(gpu.eks_node_group(), "taints", DELETE),
+                    pods.patched(gpu.eks_node_group(), "taints", DELETE),
                 ),
             ),
         ),
@@ -181,15 +185,18 @@ def _kubernetes() -> dict[str, Example]:
         "chart-repository-trusted": chart_changed(
             repositoryOpts={"repo": "http://kubeflow.github.io/spark-operator"}
         ),
-        "stateful-resources-protected": ((stack.claim(),), (stack.claim(protect=False),)),
-        "namespace-single-owner": (tuple(stack.one_owner()), intruding_chart()),
+        "stateful-resources-protected": (
+            (protection_tests.claim(),),
+            (protection_tests.claim(protect=False),),
+        ),
+        "namespace-single-owner": (tuple(ownership_tests.one_owner()), intruding_chart()),
         "kubernetes-required-labels": (
             (labelled,),
             (with_metadata(labelled, labels=DELETE),),
         ),
         "cloud-required-tags": (
-            (stack.bucket(tags=dict(stack.OWNERSHIP_TAGS)),),
-            (stack.bucket(),),
+            (attribution_tests.bucket(tags=dict(attribution_tests.OWNERSHIP_TAGS)),),
+            (attribution_tests.bucket(),),
         ),
     }
 

@@ -1,4 +1,4 @@
-"""GPU rules (policies/gpu.py), through the pack as `plinth check` runs them.
+"""GPU rules (policies/kubernetes/gpu.py), through the pack as `plinth check` runs them.
 
 One compliant GPU pod, EKS node group and AKS agent pool; each failing case changes one
 field of them.
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.policies.kubernetes.pods import DELETE, patched, pod_spec, spark, spark_application
 from tests.policy_harness import entry, hits, kubernetes
-from tests.test_policies_workloads import DELETE, patched, pod_spec, spark, spark_application
 
 LIMITS = "gpu-requests-have-limits"
 TOLERATION = "gpu-pods-tolerate-gpu-taint"
