@@ -35,7 +35,12 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from plinth.engine import provider_urn
 from plinth.environments import Environment, load_environment, project_root
-from plinth.exemptions import component_exemptions, with_exemptions
+from plinth.exemptions import (
+    component_exemptions,
+    platform_namespaces,
+    with_exemptions,
+    with_platform_namespaces,
+)
 from plinth.helm import HelmUnavailableError
 from plinth.plan import plan_document, plan_inputs, read_plan, write_plan
 from plinth.policy_config import (
@@ -207,6 +212,7 @@ def _tier_and_environment_config(environment: Environment) -> tuple[dict[str, An
         policy.config,
     )
     layered = with_exemptions(layered, component_exemptions(environment.platform))
+    layered = with_platform_namespaces(layered, platform_namespaces(environment.platform))
     relative = tier_file.relative_to(CONFIG_DIR.parent.parent)
     return layered, f"{relative} + environments/{environment.path.name} plinth:policy"
 

@@ -1,10 +1,11 @@
 """Rules: every namespace declares its Pod Security level; workload namespaces are fenced.
 
 A *workload namespace* is every Namespace the stack creates except the platform
-namespaces named in the rule's `platformNamespaces` knob (Kubernetes' own and the ones
-Plinth's operators install their controllers into). Failing closed is deliberate: a new
-namespace is held to the workload standard (restricted pods, a quota, default-deny
-networking) until someone declares it a platform namespace.
+namespaces named in the rule's `platformNamespaces` knob: Kubernetes' own by default, plus
+the ones the environment's components install their controllers into, which
+`plinth policy-config ENV` and `plinth check` add from the environment file. Failing
+closed is deliberate: a new namespace is held to the workload standard (restricted pods,
+a quota, default-deny networking) until someone declares it a platform namespace.
 """
 
 from __future__ import annotations
@@ -31,21 +32,14 @@ PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_LEVELS = ("privileged", "baseline", "restricted")
 WORKLOAD_LEVEL = "restricted"
 
-# Kubernetes' own namespaces and the default namespaces of Plinth's operators and node
-# agents (spark_operator.namespace, training_operator.namespace, gpu.namespace). Move one
-# elsewhere and name its namespace in this knob too (an environment's plinth:policy config).
-DEFAULT_PLATFORM_NAMESPACES = (
-    "kube-node-lease",
-    "kube-public",
-    "kube-system",
-    "kubeflow",
-    "nvidia-gpu",
-    "spark-operator",
-)
+# Kubernetes' own namespaces. The namespaces Plinth's components install their
+# controllers into depend on the environment (plinth:spark_operator.namespace, ...):
+# `plinth policy-config ENV` and `plinth check` add them (plinth/exemptions.py).
+KUBERNETES_NAMESPACES = ("kube-node-lease", "kube-public", "kube-system")
 PLATFORM_NAMESPACES_SCHEMA: dict[str, Any] = {
     "type": "array",
     "items": {"type": "string"},
-    "default": list(DEFAULT_PLATFORM_NAMESPACES),
+    "default": list(KUBERNETES_NAMESPACES),
     "description": "Namespaces that run platform controllers, not workloads: they must "
     "declare a Pod Security level but need not be restricted or fenced.",
 }

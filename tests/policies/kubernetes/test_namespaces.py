@@ -1,13 +1,18 @@
 """namespace-pod-security and workload-namespace-fences, through the pack as `plinth check`
-runs it."""
+runs it, and the platform namespaces an environment's components add to them."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from plinth.check import environment_policy, run_pack
+from plinth.environments import load_environment
+from policies.kubernetes import namespaces
 from tests.policy_harness import entry, hits, kubernetes
+from tests.test_components import Variant, variant  # noqa: F401 (the `variant` fixture)
 
 POD_SECURITY = "namespace-pod-security"
 FENCES = "workload-namespace-fences"
@@ -84,8 +89,8 @@ def test_workload_namespace_must_enforce_restricted(level: str | None, expected:
 
 
 def test_platform_namespace_may_enforce_any_level_but_must_enforce_one() -> None:
-    assert hits(POD_SECURITY, namespace("spark-operator", "privileged")) == []
-    found = hits(POD_SECURITY, namespace("spark-operator", None))
+    assert hits(POD_SECURITY, namespace("kube-system", "privileged")) == []
+    found = hits(POD_SECURITY, namespace("kube-system", None))
     assert len(found) == 1
     assert "privileged, baseline or restricted" in found[0].message
 
@@ -93,7 +98,7 @@ def test_platform_namespace_may_enforce_any_level_but_must_enforce_one() -> None
 def test_platform_namespaces_are_configurable() -> None:
     config = {POD_SECURITY: {"platformNamespaces": ["team-a"]}}
     assert hits(POD_SECURITY, namespace(level="baseline"), config=config) == []
-    assert len(hits(POD_SECURITY, namespace("spark-operator", "baseline"), config=config)) == 1
+    assert len(hits(POD_SECURITY, namespace("kube-system", "baseline"), config=config)) == 1
 
 
 @pytest.mark.parametrize(
@@ -211,13 +216,20 @@ def test_quota_without_namespace_lands_in_the_provider_default() -> None:
 
 
 def test_platform_namespace_needs_no_fences() -> None:
-    assert hits(FENCES, namespace("kubeflow")) == []
+    assert hits(FENCES, namespace("kube-system")) == []
+
+
+@pytest.mark.parametrize("name", ["spark-operator", "kubeflow", "nvidia-gpu"])
+def test_a_components_default_namespace_is_not_a_platform_namespace_by_itself(name: str) -> None:
+    # Only the environment knows where its components run (see the environment test below).
+    assert len(hits(FENCES, namespace(name))) == 1
+    assert len(hits(POD_SECURITY, namespace(name, "privileged"))) == 1
 
 
 def test_fence_platform_namespaces_are_configurable() -> None:
     config = {FENCES: {"platformNamespaces": ["team-a"]}}
     assert hits(FENCES, namespace(), config=config) == []
-    assert len(hits(FENCES, namespace("kubeflow"), config=config)) == 1
+    assert len(hits(FENCES, namespace("kube-system"), config=config)) == 1
 
 
 @pytest.mark.parametrize(
@@ -225,3 +237,26 @@ def test_fence_platform_namespaces_are_configurable() -> None:
 )
 def test_fences_level_per_tier(tier: str, level: str) -> None:
     assert [found.level for found in hits(FENCES, namespace(), tier=tier)] == [level]
+
+
+# The platform namespaces of an environment: its components' (plinth/exemptions.py)
+
+
+def test_an_operator_moved_by_the_environment_file_is_a_platform_namespace_there(
+    variant: Variant,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    entries = variant({"plinth:spark_operator": {"namespace": "analytics"}})
+    created = [
+        e
+        for e in entries
+        if e["type"] == namespaces.NAMESPACE and e["inputs"]["metadata"]["name"] == "analytics"
+    ]
+    assert [e["parent"].rsplit("::", 1)[1] for e in created] == ["variant-spark"]
+    settings = environment_policy(load_environment(tmp_path, "variant")).settings
+    assert run_pack(entries, settings, namespaces.RULES) == []
+    # A namespace the program creates under any other name, the operator's default
+    # included, is a workload namespace and needs its fences.
+    stray = namespace("spark-operator")
+    found = run_pack([*entries, stray], settings, namespaces.RULES)
+    assert [(v.rule, v.urn) for v in found] == [(FENCES, stray["urn"])]
