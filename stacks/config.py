@@ -285,15 +285,6 @@ def _node_pool_problem(config: PlatformConfig) -> str | None:
     return existing_node_pool_problem(config.node_pools)
 
 
-# The operators' own namespaces, as the policy pack knows them by default: jobs placed in
-# one would escape the restricted Pod Security level and the workload rules.
-DEFAULT_OPERATOR_NAMESPACES = {
-    str(SparkOperatorArgs.model_fields["namespace"].default): "spark_operator.namespace",
-    str(TrainingOperatorArgs.model_fields["namespace"].default): "training_operator.namespace",
-    str(GpuEnablementArgs.model_fields["namespace"].default): "gpu.namespace",
-}
-
-
 def _created_namespaces(config: PlatformConfig) -> list[tuple[str, str]]:
     """(field, namespace) of every namespace the environment's components create."""
     created = []
@@ -320,7 +311,6 @@ def _namespace_problem(config: PlatformConfig) -> str | None:
             )
         owner_of[namespace] = field
     operators = {
-        **DEFAULT_OPERATOR_NAMESPACES,
         config.spark_operator.namespace: "spark_operator.namespace",
         config.training_operator.namespace: "training_operator.namespace",
         config.gpu.namespace: "gpu.namespace",

@@ -75,12 +75,20 @@ def test_jobs_in_an_operator_namespace_are_refused(name: str, owner: str) -> Non
     refused(valid_values(jobs={"name": name}), "jobs.name", owner, repr(name))
 
 
-def test_jobs_in_a_disabled_operator_default_namespace_are_refused() -> None:
-    """The policy pack treats the operators' default namespaces as platform namespaces."""
+def test_jobs_in_a_disabled_operator_namespace_are_refused() -> None:
+    """An operator's namespace stays reserved while the operator is off, so turning it back
+    on cannot put its controllers beside the jobs."""
     off = {"enabled": False, "example": False}
     values = valid_values(jobs={"name": "kubeflow"}, training_operator=off)
     message = refused(values, "jobs.name", "training_operator.namespace")
     assert "restricted" in message
+
+
+def test_jobs_may_take_the_default_name_of_an_operator_moved_elsewhere() -> None:
+    # The policy pack's platform namespaces are the ones the environment's components
+    # create (plinth/exemptions.py), not the components' defaults.
+    values = valid_values(jobs={"name": "spark-operator"}, spark_operator={"namespace": "spark"})
+    assert load(values).jobs.name == "spark-operator"
 
 
 def test_two_operators_in_one_namespace_are_refused() -> None:
