@@ -173,6 +173,11 @@ def dig(value: Any, *keys: str | int) -> Any:
     return value
 
 
+def environment_key(rule: str, knob: str) -> str:
+    """Where an environment file sets `knob` of `rule`, as messages name it."""
+    return f"plinth:policy.config.{rule}.{knob}"
+
+
 def shown(value: Any) -> str:
     """An input value as a message shows it: JSON, or `unset`."""
     return "unset" if value is None else json.dumps(value)

@@ -10,6 +10,7 @@ from policies.framework import (
     MANDATORY_IN_PROD,
     Rule,
     dig,
+    environment_key,
     resource_rule,
     shown,
 )
@@ -39,7 +40,7 @@ def _validate_eks_endpoint(args: ResourceValidationArgs, report_violation: Repor
     if not allow_public_with_cidrs:
         report_violation(
             f"vpcConfig.endpointPublicAccess is {shown(public)} (default true): the API server "
-            "is reachable from the internet",
+            "is reachable from the internet; set plinth:cluster.endpoint_public_access: false",
             None,
         )
         return
@@ -48,7 +49,9 @@ def _validate_eks_endpoint(args: ResourceValidationArgs, report_violation: Repor
     if open_cidrs:
         report_violation(
             f"vpcConfig.publicAccessCidrs allows {', '.join(open_cidrs)} on the public "
-            "API endpoint (EKS's default when unset is 0.0.0.0/0)",
+            "API endpoint (EKS's default when unset is 0.0.0.0/0); list your networks in "
+            "plinth:cluster.public_access_cidrs, or set plinth:cluster.endpoint_public_access: "
+            "false",
             None,
         )
 
@@ -91,9 +94,11 @@ RULES: tuple[Rule, ...] = (
         _validate_eks_endpoint,
         severity=Severity.HIGH,
         remediation=(
-            "Set vpc_config endpoint_private_access=True and endpoint_public_access=False; "
-            "where allowPublicWithCidrs is true, a public endpoint may stay with "
-            "public_access_cidrs listing your networks (never 0.0.0.0/0)."
+            "Set plinth:cluster.endpoint_public_access: false in the environment file (the "
+            "prod tier's default; Plinth's EksCluster always turns the private endpoint on). "
+            f"Where {environment_key('eks-private-endpoint', 'allowPublicWithCidrs')} is true "
+            "(the dev and staging tiers), the public endpoint may stay if "
+            "plinth:cluster.public_access_cidrs lists your networks (never 0.0.0.0/0)."
         ),
         # Developers reach dev and staging clusters from laptops; prod is reached through
         # the VPC (VPN, bastion or CI runners inside it).
@@ -119,8 +124,10 @@ RULES: tuple[Rule, ...] = (
         _validate_eks_secrets,
         severity=Severity.MEDIUM,
         remediation=(
-            'Set encryption_config={"resources": ["secrets"], "provider": {"key_arn": '
-            "<aws.kms.Key>.arn}} on the cluster (it can be added later but never removed)."
+            "Plinth's EksCluster (components/aws/eks_cluster.py) encrypts secrets with a KMS "
+            "key of its own. A cluster made elsewhere needs encryptionConfig {resources: "
+            "[secrets], provider: {keyArn: <KMS key ARN>}} (it can be added later but never "
+            "removed)."
         ),
         # A KMS key per cluster; a throwaway dev cluster may skip it while iterating.
         levels=ADVISORY_IN_DEV,
@@ -131,8 +138,10 @@ RULES: tuple[Rule, ...] = (
         _validate_eks_logging,
         severity=Severity.MEDIUM,
         remediation=(
-            "List the required types in enabled_cluster_log_types "
-            '(default ["api", "audit", "authenticator"]).'
+            "Add the missing types to plinth:cluster.log_types in the environment file (all "
+            "five by default): Plinth's EksCluster sends those to CloudWatch. The types "
+            f"required are {environment_key('eks-control-plane-logging', 'requiredLogTypes')} "
+            "(default api, audit, authenticator)."
         ),
         # CloudWatch ingestion is billed; audit trails matter where people share clusters.
         levels=ADVISORY_IN_DEV,

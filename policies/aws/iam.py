@@ -20,8 +20,9 @@ from policies.aws.policy_documents import (
     wildcard_regex,
 )
 from policies.aws.values import UNKNOWN, known, strings
-from policies.framework import MANDATORY_EVERYWHERE, Rule, resource_rule
+from policies.framework import MANDATORY_EVERYWHERE, Rule, environment_key, resource_rule
 
+WILDCARDS_RULE = "iam-no-wildcard-permissions"
 IAM_ROLE = "aws:iam/role:Role"
 IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 IAM_POLICY = "aws:iam/policy:Policy"
@@ -73,7 +74,7 @@ def _wildcard_problems(statement: Mapping[str, Any], allowed_on_any: list[str]) 
         problems.append(
             f'allows {", ".join(unlisted)} on every resource (Resource "*" or NotResource); '
             "name the resources' ARNs, or allow-list actions that take no resource-level "
-            "permission in actionsAllowedOnAnyResource"
+            f"permission in {environment_key(WILDCARDS_RULE, 'actionsAllowedOnAnyResource')}"
         )
     return problems
 
@@ -169,15 +170,17 @@ def _validate_iam_trust(args: ResourceValidationArgs, report_violation: ReportVi
 
 RULES: tuple[Rule, ...] = (
     resource_rule(
-        "iam-no-wildcard-permissions",
+        WILDCARDS_RULE,
         'IAM policies allow neither every action ("*", "service:*", NotAction) nor actions '
         'on every resource ("*", NotResource) beyond an allow-list.',
         _validate_iam_wildcards,
         severity=Severity.HIGH,
         remediation=(
-            "Name the actions and the resource ARNs the workload uses. Actions AWS gives no "
-            'resource-level permission for go in their own statement on Resource "*" and, '
-            "if not listed already, in actionsAllowedOnAnyResource."
+            "Name the actions and the resource ARNs the workload uses, in the component "
+            "that writes the policy (Plinth's are built in components/aws/policy_documents.py). "
+            "Actions AWS gives no resource-level permission for go in their own statement on "
+            'Resource "*" and, if not listed already, in '
+            f"{environment_key(WILDCARDS_RULE, 'actionsAllowedOnAnyResource')}."
         ),
         # IAM is account-wide: an over-broad role in a dev account is still a foothold.
         levels=MANDATORY_EVERYWHERE,
@@ -203,7 +206,9 @@ RULES: tuple[Rule, ...] = (
         remediation=(
             "Name the principal (an account, role or service), or add a Condition. For IRSA, "
             'trust the cluster\'s OIDC provider with Condition StringEquals "<issuer>:sub": '
-            '"system:serviceaccount:<namespace>:<name>" and "<issuer>:aud": "sts.amazonaws.com".'
+            '"system:serviceaccount:<namespace>:<name>" and "<issuer>:aud": '
+            '"sts.amazonaws.com", as Plinth\'s WorkloadRole (components/aws/workload_role.py) '
+            "does."
         ),
         # A role anyone can assume is an open door in any account.
         levels=MANDATORY_EVERYWHERE,

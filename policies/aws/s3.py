@@ -27,6 +27,7 @@ from policies.framework import (
     MANDATORY_IN_PROD,
     Rule,
     dig,
+    environment_key,
     stack_rule,
     walk,
 )
@@ -55,6 +56,11 @@ PUBLIC_ACCESS_FLAGS = (
     "restrictPublicBuckets",
 )
 KMS_ALGORITHMS = frozenset({"aws:kms", "aws:kms:dsse"})
+# The buckets Plinth makes, and the component that gives each its settings.
+DECLARE_BUCKET = (
+    "Declare the bucket in plinth:object_storage.buckets of the environment file: "
+    "ObjectStorage (components/aws/object_storage.py) "
+)
 
 
 def _values_at(value: Any, key: str) -> list[Any]:
@@ -297,9 +303,10 @@ RULES: tuple[Rule, ...] = (
         _validate_public_access,
         severity=Severity.HIGH,
         remediation=(
-            "Add an aws.s3.BucketPublicAccessBlock with bucket=<bucket>.id and "
-            "block_public_acls, block_public_policy, ignore_public_acls and "
-            "restrict_public_buckets all True (or an AccountPublicAccessBlock doing the same)."
+            f"{DECLARE_BUCKET}blocks public access to each. A bucket made elsewhere needs a "
+            "BucketPublicAccessBlock naming it with blockPublicAcls, blockPublicPolicy, "
+            "ignorePublicAcls and restrictPublicBuckets all true (or an "
+            "AccountPublicAccessBlock doing the same)."
         ),
         # A public bucket is a data leak in any tier; Plinth has no use for one.
         levels=MANDATORY_EVERYWHERE,
@@ -311,9 +318,11 @@ RULES: tuple[Rule, ...] = (
         _validate_encryption,
         severity=Severity.MEDIUM,
         remediation=(
-            "Add an aws.s3.BucketServerSideEncryptionConfiguration with bucket=<bucket>.id "
-            "and a rule whose apply_server_side_encryption_by_default.sse_algorithm is "
-            '"aws:kms" (with kms_master_key_id) or "AES256" when requireKms is false.'
+            f"{DECLARE_BUCKET}encrypts each with the environment's KMS key. A bucket made "
+            "elsewhere needs a BucketServerSideEncryptionConfiguration naming it whose rule's "
+            "applyServerSideEncryptionByDefault.sseAlgorithm is aws:kms (with "
+            "kmsMasterKeyId), or AES256 unless "
+            f"{environment_key('s3-bucket-encrypted', 'requireKms')} is true."
         ),
         # S3 already encrypts new objects with SSE-S3; declaring it (and KMS where
         # required) matters most where real data lives.
@@ -332,9 +341,11 @@ RULES: tuple[Rule, ...] = (
         _validate_versioning,
         severity=Severity.MEDIUM,
         remediation=(
-            "Add an aws.s3.BucketVersioning with bucket=<bucket>.id and "
-            'versioning_configuration={"status": "Enabled"}; add a lifecycle rule expiring '
-            "noncurrent versions to bound the cost."
+            "Set plinth:object_storage.buckets.<name>.versioning: true in the environment "
+            "file (the default; the dev tier turns it off): ObjectStorage then versions the "
+            "bucket and expires noncurrent versions. A bucket made elsewhere needs a "
+            "BucketVersioning naming it with versioningConfiguration.status Enabled, and a "
+            "lifecycle rule expiring noncurrent versions to bound the cost."
         ),
         # Old versions cost storage; dev and staging data is reproducible, prod's is not.
         levels=MANDATORY_IN_PROD,
@@ -345,9 +356,10 @@ RULES: tuple[Rule, ...] = (
         _validate_tls_only,
         severity=Severity.MEDIUM,
         remediation=(
-            'Add an aws.s3.BucketPolicy with a statement {"Effect": "Deny", "Principal": "*", '
-            '"Action": "s3:*", "Resource": [<bucket ARN>, "<bucket ARN>/*"], "Condition": '
-            '{"Bool": {"aws:SecureTransport": "false"}}}.'
+            f"{DECLARE_BUCKET}gives each a policy denying requests without TLS. A bucket "
+            'made elsewhere needs a BucketPolicy with the statement {"Effect": "Deny", '
+            '"Principal": "*", "Action": "s3:*", "Resource": [<bucket ARN>, "<bucket ARN>/*"], '
+            '"Condition": {"Bool": {"aws:SecureTransport": "false"}}}.'
         ),
         # Costs nothing and breaks no TLS client; dev may iterate without the policy.
         levels=ADVISORY_IN_DEV,

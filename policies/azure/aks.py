@@ -9,6 +9,7 @@ from policies.framework import (
     MANDATORY_IN_PROD,
     Rule,
     dig,
+    environment_key,
     resource_rule,
     shown,
 )
@@ -71,7 +72,8 @@ RULES: tuple[Rule, ...] = (
         _validate_aks_rbac,
         severity=Severity.CRITICAL,
         remediation=(
-            "Set enable_rbac=True; it cannot change after creation, so the cluster is replaced."
+            "In the component that creates the cluster, set its enableRBAC to true; it "
+            "cannot change after creation, so the cluster is replaced."
         ),
         # Plinth's operators are granted Roles; without RBAC every identity is admin.
         levels=MANDATORY_EVERYWHERE,
@@ -83,8 +85,11 @@ RULES: tuple[Rule, ...] = (
         _validate_aks_network_policy,
         severity=Severity.HIGH,
         remediation=(
-            'Set network_profile.network_policy to "azure", "calico" or "cilium" ("cilium" '
-            'needs network_dataplane="cilium").'
+            "In the component that creates the cluster, set its "
+            "networkProfile.networkPolicy to azure, calico or cilium "
+            "(cilium needs networkProfile.networkDataplane cilium); "
+            f"{environment_key('aks-network-policy', 'allowedNetworkPolicies')} narrows the "
+            "choice."
         ),
         # The jobs namespace's default-deny networking is silently a no-op without an
         # engine, in every tier.
@@ -106,8 +111,8 @@ RULES: tuple[Rule, ...] = (
         _validate_aks_local_accounts,
         severity=Severity.HIGH,
         remediation=(
-            'Set aad_profile={"managed": True, "admin_group_object_ids": [...]} and '
-            "disable_local_accounts=True."
+            "In the component that creates the cluster, set its aadProfile to {managed: "
+            "true, adminGroupObjectIDs: [...]} and disableLocalAccounts to true."
         ),
         # The admin kubeconfig is a shared, unrevocable-per-user credential; developers may
         # use it on dev and staging clusters, prod access goes through Entra ID.

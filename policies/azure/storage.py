@@ -47,7 +47,10 @@ RULES: tuple[Rule, ...] = (
         "A storage account does not allow anonymous (public) access to its blobs.",
         _validate_storage_public_access,
         severity=Severity.HIGH,
-        remediation="Set allow_blob_public_access=False (or leave it unset) on the account.",
+        remediation=(
+            "In the component that creates the storage account, set its "
+            "allowBlobPublicAccess to false or leave it unset (false is the default)."
+        ),
         # A public container is a data leak in any tier; Plinth has no use for one.
         levels=MANDATORY_EVERYWHERE,
         waivable_in_prod=False,
@@ -58,7 +61,8 @@ RULES: tuple[Rule, ...] = (
         _validate_storage_transport,
         severity=Severity.HIGH,
         remediation=(
-            'Set minimum_tls_version="TLS1_2" and leave enable_https_traffic_only unset or True.'
+            "In the component that creates the storage account, set its minimumTlsVersion "
+            "to TLS1_2 (or TLS1_3) and leave enableHttpsTrafficOnly unset or true."
         ),
         # Free, and every supported client speaks TLS 1.2: no reason for a tier to differ.
         levels=MANDATORY_EVERYWHERE,

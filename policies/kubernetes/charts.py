@@ -24,8 +24,9 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from policies.framework import MANDATORY_EVERYWHERE, Rule, dig, resource_rule
+from policies.framework import MANDATORY_EVERYWHERE, Rule, dig, environment_key, resource_rule
 
+REPOSITORY_RULE = "chart-repository-trusted"
 V4_CHART = "kubernetes:helm.sh/v4:Chart"
 V3_CHART = "kubernetes:helm.sh/v3:Chart"
 V3_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -116,8 +117,8 @@ def _validate_repository(args: ResourceValidationArgs, report: ReportViolation) 
     allowed: list[str] = args.get_config()["allowedRepositories"]
     if allowed and not location.startswith(tuple(allowed)):
         report(
-            f"chart {shown} comes from {location}, not from allowedRepositories "
-            f"({', '.join(allowed)})",
+            f"chart {shown} comes from {location}, not from "
+            f"{environment_key(REPOSITORY_RULE, 'allowedRepositories')} ({', '.join(allowed)})",
             args.urn,
         )
 
@@ -145,13 +146,15 @@ RULES: tuple[Rule, ...] = (
         levels=MANDATORY_EVERYWHERE,
     ),
     resource_rule(
-        "chart-repository-trusted",
+        REPOSITORY_RULE,
         "Every Helm chart comes from an https:// or oci:// repository.",
         _validate_repository,
         severity=Severity.HIGH,
         remediation=(
-            "Set repositoryOpts.repo to the chart repository's https:// URL, or give chart as "
-            "oci://...; do not set plainHttp."
+            "Give the chart's https:// repository URL (repositoryOpts.repo), or the chart "
+            "as oci://..., and do not set plainHttp: Plinth's chart repositories are in "
+            "components/versions.py beside their versions. A mirror goes in "
+            f"{environment_key(REPOSITORY_RULE, 'allowedRepositories')}."
         ),
         # Everywhere: a chart fetched in the clear can be swapped in transit, and a swapped
         # chart runs with the deployer's rights on the cluster whatever the tier.

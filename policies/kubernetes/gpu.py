@@ -28,7 +28,13 @@ from policies.framework import (
     resource_rule,
     sequence,
 )
-from policies.kubernetes.pod_specs import Container, PodSpecView, containers, pod_validator
+from policies.kubernetes.pod_specs import (
+    WHERE_PODS_CHANGE,
+    Container,
+    PodSpecView,
+    containers,
+    pod_validator,
+)
 
 GPU_RESOURCES: dict[str, Any] = {
     "type": "array",
@@ -140,6 +146,8 @@ _AZURE_GPU_SIZE = re.compile(r"^standard_n[cdv]", re.IGNORECASE)
 _AZURE_AMD_SIZE = re.compile(r"as_v4$", re.IGNORECASE)  # NVv4: AMD GPUs, no nvidia.com/gpu
 _TAINT_EFFECTS = ("NoSchedule", "NoExecute")
 _AWS_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute"}
+# Plinth's node pools taint a pool declared with this, in the environment file.
+GPU_POOL_KEY = "plinth:node_pools.<name>.accelerator: nvidia"
 
 
 def _gpu_label(labels: Mapping[str, Any], keys: list[str]) -> str | None:
@@ -194,8 +202,8 @@ def _node_pools_tainted(args: ResourceValidationArgs, report_violation: ReportVi
         if why and not any(k == key and e in _TAINT_EFFECTS for k, e in taints):
             report_violation(
                 f"GPU node group ({why}) has no {key} NoSchedule taint, so any pod may land "
-                f"on its GPU nodes; add taints: [{{key: {key}, value: 'true', effect: "
-                f"NO_SCHEDULE}}]",
+                f"on its GPU nodes; declare the pool with {GPU_POOL_KEY}, which taints it, "
+                f"or add taints: [{{key: {key}, value: 'true', effect: NO_SCHEDULE}}]",
                 None,
             )
     elif args.resource_type == "azure-native:containerservice:AgentPool":
@@ -215,7 +223,8 @@ def _aks_pool(pool: Mapping[str, Any], where: str, key: str, label_keys: list[st
         return []
     return [
         f"{where}GPU agent pool ({why}) has no {key} NoSchedule taint, so any pod may land "
-        f"on its GPU nodes; add nodeTaints: ['{key}=true:NoSchedule']"
+        f"on its GPU nodes; declare the pool with {GPU_POOL_KEY}, which taints it, or add "
+        f"nodeTaints: ['{key}=true:NoSchedule']"
     ]
 
 
@@ -227,7 +236,8 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.HIGH,
         remediation=(
             "Set resources.limits['nvidia.com/gpu'] (or only the limit: the request "
-            "defaults to it); a request without an equal limit is refused by Kubernetes."
+            "defaults to it); a request without an equal limit is refused by Kubernetes. "
+            f"{WHERE_PODS_CHANGE}"
         ),
         levels=MANDATORY_EVERYWHERE,
         config={"resourceNames": GPU_RESOURCES},
@@ -239,8 +249,11 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.MEDIUM,
         remediation=(
             "Add {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule} to the pod's "
-            "tolerations (Plinth's Cluster.gpu.pod_placement() gives tolerations and "
-            "nodeSelector); for Spark, to driver/executor tolerations."
+            "tolerations (in a component, Cluster.gpu.pod_placement() gives tolerations and "
+            "nodeSelector); for Spark, to driver/executor tolerations. On an existing "
+            "cluster the taint's key is plinth:cluster.gpu.taint_key, and this rule's "
+            "plinth:policy.config.gpu-pods-tolerate-gpu-taint.taintKey must match it. "
+            f"{WHERE_PODS_CHANGE}"
         ),
         levels=ADVISORY_IN_DEV,
         config={
@@ -259,8 +272,10 @@ RULES: tuple[Rule, ...] = (
         _node_pools_tainted,
         severity=Severity.MEDIUM,
         remediation=(
-            "Taint the pool: EKS taints [{key: nvidia.com/gpu, value: 'true', effect: "
-            "NO_SCHEDULE}], AKS nodeTaints ['nvidia.com/gpu=true:NoSchedule']."
+            f"Declare a GPU pool with {GPU_POOL_KEY} in the environment file: Plinth's "
+            "node pools then taint it nvidia.com/gpu=true:NoSchedule. A pool made "
+            "elsewhere needs the taint itself: EKS taints [{key: nvidia.com/gpu, value: "
+            "'true', effect: NO_SCHEDULE}], AKS nodeTaints ['nvidia.com/gpu=true:NoSchedule']."
         ),
         levels=ADVISORY_IN_DEV,
         config={

@@ -18,6 +18,7 @@ from policies.framework import (
     MANDATORY_EVERYWHERE,
     MANDATORY_IN_PROD,
     Rule,
+    environment_key,
     resource_rule,
     sequence,
 )
@@ -92,7 +93,7 @@ def _registries(view: PodSpecView, args: ResourceValidationArgs) -> Iterator[str
             yield (
                 f"{subject} is {image!r}, from {reference.registry}, which is "
                 f"not an allowed registry; mirror it to one of {', '.join(allowed)} or add "
-                f"the registry to allowed-image-registries' registries"
+                f"the registry to {environment_key(REGISTRIES_RULE, 'registries')}"
             )
 
 
@@ -122,6 +123,14 @@ def _digests(view: PodSpecView, args: ResourceValidationArgs) -> Iterator[str]:
         )
 
 
+REGISTRIES_RULE = "allowed-image-registries"
+DIGESTS_RULE = "images-pinned-by-digest"
+# Where Plinth pins the images it deploys, and where a chart's images are set.
+WHERE_IMAGES_CHANGE = (
+    "Plinth pins the images it deploys in components/versions.py; a chart's images are "
+    "chart values, set through plinth:<component>.values_override in the environment file."
+)
+
 # The registries Plinth's components and the charts it plans to install pull from.
 DEFAULT_REGISTRIES = (
     "docker.io",
@@ -135,13 +144,14 @@ DEFAULT_REGISTRIES = (
 
 RULES: tuple[Rule, ...] = (
     resource_rule(
-        "allowed-image-registries",
+        REGISTRIES_RULE,
         "Images come from an allowed registry.",
         pod_validator(_registries),
         severity=Severity.HIGH,
         remediation=(
             "Pull the image from an allowed registry (mirror it there), or add its "
-            "registry to this rule's registries."
+            f"registry to {environment_key(REGISTRIES_RULE, 'registries')}. "
+            f"{WHERE_IMAGES_CHANGE}"
         ),
         levels=ADVISORY_IN_DEV,
         config={
@@ -161,7 +171,10 @@ RULES: tuple[Rule, ...] = (
         "Every image names a version tag (or a digest), never latest or no tag.",
         pod_validator(_tags),
         severity=Severity.MEDIUM,
-        remediation="Name the image with a version tag (repo:1.2.3) or a digest (repo@sha256:...).",
+        remediation=(
+            "Name the image with a version tag (repo:1.2.3) or a digest (repo@sha256:...). "
+            f"{WHERE_IMAGES_CHANGE}"
+        ),
         levels=MANDATORY_EVERYWHERE,
         config={
             "forbiddenTags": {
@@ -173,13 +186,14 @@ RULES: tuple[Rule, ...] = (
         },
     ),
     resource_rule(
-        "images-pinned-by-digest",
+        DIGESTS_RULE,
         "Every image is pinned by digest (@sha256:...).",
         pod_validator(_digests),
         severity=Severity.MEDIUM,
         remediation=(
             "Append the digest to the image (repo:1.2.3@sha256:...); `crane digest` or "
-            "`docker buildx imagetools inspect` prints it."
+            f"`docker buildx imagetools inspect` prints it. {WHERE_IMAGES_CHANGE} A mirror "
+            f"whose tags never move goes in {environment_key(DIGESTS_RULE, 'exemptImages')}."
         ),
         levels=MANDATORY_IN_PROD,
         config={

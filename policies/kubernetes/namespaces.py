@@ -22,12 +22,22 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from policies.framework import ADVISORY_IN_DEV, Rule, dig, resource_rule, sequence, stack_rule
+from policies.framework import (
+    ADVISORY_IN_DEV,
+    Rule,
+    dig,
+    environment_key,
+    resource_rule,
+    sequence,
+    stack_rule,
+)
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
+POD_SECURITY_RULE = "namespace-pod-security"
+FENCES_RULE = "workload-namespace-fences"
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_LEVELS = ("privileged", "baseline", "restricted")
 WORKLOAD_LEVEL = "restricted"
@@ -76,7 +86,8 @@ def _validate_pod_security(args: ResourceValidationArgs, report: ReportViolation
     elif not platform and level != WORKLOAD_LEVEL:
         report(
             f"namespace {shown} is a workload namespace but enforces {level!r}; set "
-            f"{PSA_ENFORCE}: {WORKLOAD_LEVEL}, or name it in platformNamespaces if it runs "
+            f"{PSA_ENFORCE}: {WORKLOAD_LEVEL}, or name it in "
+            f"{environment_key(POD_SECURITY_RULE, 'platformNamespaces')} if it runs "
             "platform controllers",
             args.urn,
         )
@@ -162,7 +173,8 @@ def _validate_fences(args: StackValidationArgs, report: ReportViolation) -> None
         if problems:
             report(
                 f"workload namespace {name}: {'; '.join(problems)} (JobsNamespace has both "
-                "fences; a namespace of platform controllers belongs in platformNamespaces)",
+                "fences; a namespace of platform controllers belongs in "
+                f"{environment_key(FENCES_RULE, 'platformNamespaces')})",
                 resource.urn,
             )
 
@@ -187,15 +199,18 @@ def _union_in_cluster(
 
 RULES: tuple[Rule, ...] = (
     resource_rule(
-        "namespace-pod-security",
+        POD_SECURITY_RULE,
         "Every namespace enforces a Pod Security Admission level; workload namespaces "
         "enforce restricted.",
         _validate_pod_security,
         severity=Severity.HIGH,
         remediation=(
-            "Label the namespace pod-security.kubernetes.io/enforce (components: "
-            "cluster.metadata(name, **namespace_labels('restricted'))). Platform namespaces "
-            "may enforce baseline or privileged; list them in platformNamespaces."
+            "Label the namespace pod-security.kubernetes.io/enforce: restricted in the "
+            "component that creates it (cluster.metadata(name, "
+            "**namespace_labels('restricted'))). The namespaces Plinth's components run "
+            "their controllers in are platform namespaces and may enforce baseline or "
+            "privileged; name any other in "
+            f"{environment_key(POD_SECURITY_RULE, 'platformNamespaces')}."
         ),
         # dev: a developer may try a chart before its namespace is settled; staging and
         # prod run what users run, so the level must be there.
@@ -203,14 +218,17 @@ RULES: tuple[Rule, ...] = (
         config={"platformNamespaces": PLATFORM_NAMESPACES_SCHEMA},
     ),
     stack_rule(
-        "workload-namespace-fences",
+        FENCES_RULE,
         "Every workload namespace has a ResourceQuota and a default-deny NetworkPolicy.",
         _validate_fences,
         severity=Severity.HIGH,
         remediation=(
-            "In the same stack, create a ResourceQuota with spec.hard in the namespace and a "
-            "NetworkPolicy with podSelector {} and policyTypes [Ingress, Egress] whose rules "
-            "each name peers or ports (components/jobs_namespace.py does both)."
+            "In the component that creates the namespace, create a ResourceQuota with "
+            "spec.hard in it and a NetworkPolicy with podSelector {} and policyTypes "
+            "[Ingress, Egress] whose rules each name peers or ports (JobsNamespace, "
+            "components/jobs_namespace.py, does both; its quota is plinth:jobs.quota). A "
+            "namespace of platform controllers goes in "
+            f"{environment_key(FENCES_RULE, 'platformNamespaces')}."
         ),
         # dev: a laptop cluster has one user, whom fences protect from no one; staging and
         # prod share a cluster between teams, where one job must not starve or reach another.

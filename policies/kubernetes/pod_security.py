@@ -19,7 +19,14 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs, Severity
 
-from policies.framework import MANDATORY_EVERYWHERE, Rule, mapping, resource_rule, sequence
+from policies.framework import (
+    MANDATORY_EVERYWHERE,
+    Rule,
+    environment_key,
+    mapping,
+    resource_rule,
+    sequence,
+)
 from policies.kubernetes.exemptions import (
     EXEMPT_WORKLOADS,
     HOST_PATH_EXEMPTIONS,
@@ -27,6 +34,7 @@ from policies.kubernetes.exemptions import (
     unless_exempt,
 )
 from policies.kubernetes.pod_specs import (
+    WHERE_PODS_CHANGE,
     Container,
     PodCheck,
     PodSpecView,
@@ -50,7 +58,11 @@ def _pss_rule(
         description,
         pod_validator(unless_exempt(check)),
         severity=severity,
-        remediation=remediation,
+        remediation=(
+            f"{remediation} {WHERE_PODS_CHANGE} A node daemon that truly needs it is "
+            "exempted by name, with a reason: by the component that deploys it (its "
+            f"policy_exemptions), or in {environment_key(name, 'exemptWorkloads')}."
+        ),
         levels=MANDATORY_EVERYWHERE,
         config={"exemptWorkloads": EXEMPT_WORKLOADS},
         waivable_in_prod=waivable_in_prod,
@@ -123,8 +135,11 @@ def _host_path(view: PodSpecView, args: ResourceValidationArgs) -> Iterator[str]
         yield (
             f"{field} mounts the node's {path or '(no path)'}; use an emptyDir, a "
             f"PersistentVolumeClaim or a CSI volume, or allow this workload and path in "
-            f"pss-host-path-volumes' exemptWorkloads"
+            f"{environment_key(HOST_PATH_RULE, 'exemptWorkloads')}"
         )
+
+
+HOST_PATH_RULE = "pss-host-path-volumes"
 
 
 def _below(path: str, prefix: str) -> bool:
@@ -299,9 +314,8 @@ RULES: tuple[Rule, ...] = (
         _privileged,
         severity=Severity.CRITICAL,
         remediation=(
-            "Remove securityContext.privileged (and windowsOptions.hostProcess). Grant the "
-            "one capability a container needs instead; a system daemon that really needs "
-            "the node goes in exemptWorkloads with a reason."
+            "Remove securityContext.privileged (and windowsOptions.hostProcess); grant the "
+            "one capability a container needs instead."
         ),
         waivable_in_prod=False,
     ),
@@ -321,14 +335,16 @@ RULES: tuple[Rule, ...] = (
         remediation="Remove ports[*].hostPort and reach the pod through a Service.",
     ),
     resource_rule(
-        "pss-host-path-volumes",
+        HOST_PATH_RULE,
         "Pods mount no hostPath volume, except allowed workloads under allowed directories.",
         pod_validator(_host_path),
         severity=Severity.HIGH,
         remediation=(
             "Use an emptyDir for scratch space, a PersistentVolumeClaim or CSI volume for "
-            "data. A node daemon (CSI node plugin, NVIDIA device plugin) that must mount "
-            "host directories goes in exemptWorkloads with its pathPrefixes and a reason."
+            f"data. {WHERE_PODS_CHANGE} A node daemon (CSI node plugin, NVIDIA device "
+            "plugin) that must mount host directories is exempted by name, with its "
+            "pathPrefixes and a reason: by the component that deploys it (its "
+            f"policy_exemptions), or in {environment_key(HOST_PATH_RULE, 'exemptWorkloads')}."
         ),
         levels=MANDATORY_EVERYWHERE,
         config={"exemptWorkloads": HOST_PATH_EXEMPTIONS},

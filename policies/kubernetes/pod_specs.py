@@ -34,6 +34,13 @@ from policies.framework import mapping, sequence
 
 CONTAINER_KINDS = ("containers", "initContainers", "ephemeralContainers")
 
+# Every pod of the plan comes from one of Plinth's components: where its fields are set.
+WHERE_PODS_CHANGE = (
+    "Change it in the component that creates the pod; for a chart's pod, in the chart "
+    "values the component renders, or through plinth:<component>.values_override in the "
+    "environment file."
+)
+
 
 @dataclass(frozen=True)
 class PodSpecView:

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from policies.framework import ADVISORY_IN_DEV, Rule, mapping, resource_rule, sequence
-from policies.kubernetes.pod_specs import PodSpecView, containers, pod_validator
+from policies.kubernetes.pod_specs import (
+    WHERE_PODS_CHANGE,
+    PodSpecView,
+    containers,
+    pod_validator,
+)
 
 RESOURCE_KEYS = ("requests.cpu", "requests.memory", "limits.cpu", "limits.memory")
 
@@ -40,7 +45,9 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.MEDIUM,
         remediation=(
             "Set resources.requests and resources.limits for cpu and memory on every "
-            "container and init container (for Spark: cores, coreLimit and memory)."
+            "container and init container (for Spark: cores, coreLimit and memory). Plinth's "
+            "components take them from the environment file (plinth:<component>.*resources, "
+            f"e.g. plinth:spark_operator.controller_resources). {WHERE_PODS_CHANGE}"
         ),
         levels=ADVISORY_IN_DEV,
         config={

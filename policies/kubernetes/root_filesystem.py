@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from pulumi_policy import ResourceValidationArgs, Severity
 
 from policies.framework import ADVISORY_EVERYWHERE, Rule, resource_rule
-from policies.kubernetes.pod_specs import PodSpecView, containers, pod_validator, security_context
+from policies.kubernetes.pod_specs import (
+    WHERE_PODS_CHANGE,
+    PodSpecView,
+    containers,
+    pod_validator,
+    security_context,
+)
 
 
 def _read_only_root(view: PodSpecView, _args: ResourceValidationArgs) -> Iterator[str]:
@@ -28,7 +34,7 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.LOW,
         remediation=(
             "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where "
-            "the process writes (/tmp, caches)."
+            f"the process writes (/tmp, caches). {WHERE_PODS_CHANGE}"
         ),
         levels=ADVISORY_EVERYWHERE,
     ),

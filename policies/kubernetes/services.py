@@ -14,9 +14,10 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from policies.framework import ADVISORY_IN_DEV, Rule, dig, resource_rule
+from policies.framework import ADVISORY_IN_DEV, Rule, dig, environment_key, resource_rule
 from policies.kubernetes.namespaces import object_namespace
 
+RULE = "service-external-exposure"
 SERVICE = "kubernetes:core/v1:Service"
 EXTERNAL_TYPES = ("LoadBalancer", "NodePort")
 _DNS_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -41,7 +42,8 @@ def _validate_exposure(args: ResourceValidationArgs, report: ReportViolation) ->
     if not isinstance(name, str) or not name:
         report(
             f"Service {args.name} is {service_type} and has no metadata.name, so it cannot "
-            "match allowedServices; make it ClusterIP and route through the ingress gateway",
+            f"match {environment_key(RULE, 'allowedServices')}; make it ClusterIP and "
+            "route through the ingress gateway",
             args.urn,
         )
         return
@@ -49,20 +51,23 @@ def _validate_exposure(args: ResourceValidationArgs, report: ReportViolation) ->
         report(
             f"Service {namespace}/{name} is {service_type}; make it ClusterIP and route "
             "through the ingress gateway (an Istio VirtualService), or add "
-            f"{namespace}/{name} to allowedServices if it is a gateway",
+            f"{namespace}/{name} to {environment_key(RULE, 'allowedServices')} if it is a "
+            "gateway",
             args.urn,
         )
 
 
 RULES: tuple[Rule, ...] = (
     resource_rule(
-        "service-external-exposure",
+        RULE,
         "Only ingress gateways are LoadBalancer or NodePort Services.",
         _validate_exposure,
         severity=Severity.HIGH,
         remediation=(
-            "Use type ClusterIP and expose the service through the Istio ingress gateway; "
-            "a new gateway goes into allowedServices as namespace/name."
+            "Use type ClusterIP (in the component that creates the Service, or its chart's "
+            "values through plinth:<component>.values_override) and expose the service "
+            "through the Istio ingress gateway; a new gateway goes in "
+            f"{environment_key(RULE, 'allowedServices')} as namespace/name."
         ),
         # dev: on a laptop a NodePort is how one reaches a service without a gateway;
         # staging and prod expose services only through the gateway.

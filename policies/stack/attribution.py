@@ -70,7 +70,8 @@ def _validate_labels(args: StackValidationArgs, report: ReportViolation) -> None
         if missing:
             report(
                 f"{resource.props['kind']} {resource.name} lacks the labels {', '.join(missing)}: "
-                "create its metadata with cluster.metadata(...), which adds them",
+                "create its metadata with cluster.metadata(...), which adds them from "
+                "plinth:ownership",
                 resource.urn,
             )
 
@@ -198,8 +199,10 @@ RULES: tuple[Rule, ...] = (
         _validate_tags,
         severity=Severity.LOW,
         remediation=(
-            "AWS: set the provider's defaultTags (or the resource's tags) to the required "
-            "keys; Azure: set tags on every resource that takes them."
+            "AWS: Plinth's eks target sets its provider's defaultTags from plinth:ownership "
+            "in the environment file (stacks/eks.py); a resource on another provider sets "
+            "its own tags (an Auto Scaling group lists them). Azure: set tags on every "
+            "resource that takes them."
         ),
         # dev: throwaway accounts; in staging and prod, the cloud bill is split by these.
         levels=ADVISORY_IN_DEV,

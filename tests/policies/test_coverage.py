@@ -12,6 +12,7 @@ pass vacuously.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -258,3 +259,20 @@ def test_a_disabled_rule_reports_nothing(rule: Rule) -> None:
     _, violating = example(rule)
     assert hits(rule.name, *violating, tier="prod")
     assert hits(rule.name, *violating, tier="prod", config={rule.name: "disabled"}) == []
+
+
+# Pulumi's vocabulary, not the platform team's: they change an environment file or a
+# Plinth component, never pass resource options by hand.
+PULUMI_INTERNALS = re.compile(r"ResourceOptions|\bopts\b|protect=True")
+# Where a remediation sends its reader: a key of the environment file or a component.
+PLINTH_TERMS = re.compile(r"plinth:[a-z_]+|\bcomponents?\b|components/")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=by_rule)
+def test_rule_texts_speak_of_the_environment_file_and_components(rule: Rule) -> None:
+    _, violating = example(rule)
+    messages = [v.message for v in judged(hits(rule.name, *violating, tier="prod"))]
+    remediation = str(rule.policy.remediation_steps)
+    for text in (str(rule.policy.description), remediation, *messages):
+        assert not PULUMI_INTERNALS.search(text), f"{rule.name}: {text}"
+    assert PLINTH_TERMS.search(remediation), f"{rule.name}: {remediation}"

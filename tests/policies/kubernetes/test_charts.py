@@ -137,7 +137,10 @@ def test_v3_chart_cannot_be_checked() -> None:
 
 def test_allowed_repositories_are_configurable() -> None:
     config = {REPOSITORY: {"allowedRepositories": ["https://charts.example.com/"]}}
-    assert "not from allowedRepositories" in hits(REPOSITORY, chart(), config=config)[0].message
+    (found,) = hits(REPOSITORY, chart(), config=config)
+    assert "not from plinth:policy.config.chart-repository-trusted.allowedRepositories" in (
+        found.message
+    )
     mirrored = chart()
     mirrored["inputs"]["repositoryOpts"]["repo"] = "https://charts.example.com/kubeflow"
     assert hits(REPOSITORY, mirrored, config=config) == []

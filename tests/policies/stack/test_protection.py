@@ -44,7 +44,7 @@ def test_unprotected_claim_is_advisory_until_prod(tier: str, level: str) -> None
     subject = claim(protect=False)
     found = hits(PROTECTED, subject, tier=tier)
     assert [(violation.urn, violation.level) for violation in found] == [(subject["urn"], level)]
-    assert "protect=True" in found[0].message
+    assert "in the prod tier (plinth:tier: prod" in found[0].message
 
 
 def test_unprotected_stateless_resource_passes() -> None:
