@@ -20,7 +20,6 @@ from plinth.diff_report import diff_document, format_diff
 from plinth.engine import make_urn
 from plinth.environments import load_environment
 from plinth.replacement import format_path, parse_path
-from policies.stack.stateful import STATEFUL_TYPES
 from stacks.config import ExistingCluster, PlatformConfig
 from tests.conftest import ROOT
 
@@ -367,12 +366,6 @@ def test_numbers_compare_by_value_and_booleans_do_not() -> None:
     before = entry("svc", SERVICE, {"a": 2, "b": True})
     assert diff_plans([before], [entry("svc", SERVICE, {"a": 2.0, "b": True})]).changes == ()
     assert only(diff_plans([before], [entry("svc", SERVICE, {"a": 2, "b": 1})]))
-
-
-def test_stateful_types_are_a_frozenset_of_the_providers_type_tokens() -> None:
-    assert isinstance(STATEFUL_TYPES, frozenset)
-    assert {PVC, "aws:s3/bucket:Bucket", "azure-native:keyvault:Vault"} <= STATEFUL_TYPES
-    assert all(token.count(":") >= 2 for token in STATEFUL_TYPES)
 
 
 @pytest.mark.parametrize(

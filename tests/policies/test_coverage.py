@@ -226,7 +226,6 @@ def test_every_rule_has_an_example() -> None:
     missing, unknown = sorted(names - set(EXAMPLES)), sorted(set(EXAMPLES) - names)
     assert not missing, f"rules without a compliant/violating example in EXAMPLES: {missing}"
     assert not unknown, f"EXAMPLES names rules that do not exist: {unknown}"
-    assert set(EXAMPLES) == names
 
 
 @pytest.mark.parametrize("rule", RULES, ids=by_rule)
