@@ -35,7 +35,11 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from plinth.engine import provider_urn
 from plinth.environments import Environment, load_environment, project_root
-from plinth.exemptions import component_exemptions, with_exemptions
+from plinth.exemptions import (
+    component_exemptions,
+    with_exemptions,
+    with_platform_namespaces,
+)
 from plinth.helm import HelmUnavailableError
 from plinth.locations import SourceLocation, locate
 from plinth.plan import plan_document, plan_inputs, read_plan, write_plan
@@ -54,9 +58,9 @@ from plinth.policy_config import (
 )
 from plinth.synth import program_entries
 from policies.framework import Rule
+from policies.kubernetes.exemptions import exemption_matches, workload_identity
 from policies.registry import PACK_NAME, PACK_VERSION, RULES
-from policies.workloads import exemption_matches, workload_identity
-from stacks.config import ConfigError
+from stacks.config import ConfigError, platform_namespaces
 
 _LEVEL_NAMES = {
     analyzer_pb2.ADVISORY: "advisory",
@@ -212,6 +216,7 @@ def _tier_and_environment_config(environment: Environment) -> tuple[dict[str, An
         policy.config,
     )
     layered = with_exemptions(layered, component_exemptions(environment.platform))
+    layered = with_platform_namespaces(layered, platform_namespaces(environment.platform))
     relative = tier_file.relative_to(CONFIG_DIR.parent.parent)
     return layered, f"{relative} + environments/{environment.path.name} plinth:policy"
 

@@ -47,7 +47,7 @@ from plinth.replacement import (
     resources_replaced_by_provider,
     update_notes,
 )
-from policies.stateful import STATEFUL_TYPES
+from policies.stack.stateful import STATEFUL_TYPES
 from stacks.config import SECRET_PLACEHOLDER_START
 
 Action = Literal["create", "delete", "update", "replace"]

@@ -412,7 +412,7 @@ AWS_FORCE_NEW["aws:s3/bucketV2:BucketV2"] = AWS_FORCE_NEW["aws:s3/bucket:Bucket"
 # names) and the properties its spec marks create-only or the provider's `forceNewMap`
 # lists (a tracked resource's `location`, a storage account's hierarchical namespace).
 # Plinth creates no Azure resource yet (no AKS target): these are the stateful types of
-# policies/stateful.py, which the policy pack and this diff judge in any plan.
+# policies/stack/stateful.py, which the policy pack and this diff judge in any plan.
 _AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "azure-native:storage:StorageAccount": (
         "resourceGroupName",

@@ -13,6 +13,7 @@ defaults and the tier's config.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,3 +171,23 @@ def dig(value: Any, *keys: str | int) -> Any:
             return None
         value = value[key]
     return value
+
+
+def environment_key(rule: str, knob: str) -> str:
+    """Where an environment file sets `knob` of `rule`, as messages name it."""
+    return f"plinth:policy.config.{rule}.{knob}"
+
+
+def shown(value: Any) -> str:
+    """An input value as a message shows it: JSON, or `unset`."""
+    return "unset" if value is None else json.dumps(value)
+
+
+def string_list_schema(description: str, default: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The config schema of a knob that is a list of strings."""
+    return {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": list(default),
+        "description": description,
+    }

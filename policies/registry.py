@@ -4,30 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies import (
-    charts,
-    cloud_aws,
-    cloud_azure,
-    gpu,
-    namespaces,
-    services,
-    stack,
-    workloads,
-)
+from policies.aws import eks, iam, s3
+from policies.azure import aks, storage
 from policies.framework import Rule
+from policies.kubernetes import (
+    charts,
+    gpu,
+    images,
+    namespaces,
+    pod_security,
+    resources,
+    root_filesystem,
+    services,
+)
+from policies.stack import attribution, ownership, protection
 
 PACK_NAME = "plinth"
 PACK_VERSION = "0.1.0"
 
+# By area; the JSON report lists the rules in this order.
 RULES: tuple[Rule, ...] = (
-    *workloads.RULES,
+    *pod_security.RULES,
+    *resources.RULES,
+    *images.RULES,
+    *root_filesystem.RULES,
     *namespaces.RULES,
     *gpu.RULES,
     *services.RULES,
     *charts.RULES,
-    *cloud_aws.RULES,
-    *cloud_azure.RULES,
-    *stack.RULES,
+    *s3.RULES,
+    *eks.RULES,
+    *iam.RULES,
+    *storage.RULES,
+    *aks.RULES,
+    *protection.RULES,
+    *ownership.RULES,
+    *attribution.RULES,
 )
 
 

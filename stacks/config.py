@@ -297,8 +297,9 @@ def created_namespaces(config: PlatformConfig) -> list[tuple[str, str, bool]]:
 
 
 def platform_namespaces(config: PlatformConfig) -> tuple[str, ...]:
-    """The namespaces the environment's components create for their controllers, sorted."""
-    return tuple(sorted({ns for _, ns, platform in created_namespaces(config) if platform}))
+    """The namespaces the environment's components create for their controllers, in
+    deployment order."""
+    return tuple(dict.fromkeys(ns for _, ns, platform in created_namespaces(config) if platform))
 
 
 def _namespace_problem(config: PlatformConfig) -> str | None:

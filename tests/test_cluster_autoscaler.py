@@ -18,8 +18,8 @@ from clouds.aws.context import AwsContext, OidcIssuer
 from components import versions
 from components.cluster import GPU_RESOURCE, Cluster, GpuScheduling, Taint
 from plinth.engine import kubernetes_objects, record
-from policies.cloud_aws import DEFAULT_ACTIONS_ON_ANY_RESOURCE
-from policies.stack import DEFAULT_LABELS, DEFAULT_TAGS
+from policies.aws.iam import DEFAULT_ACTIONS_ON_ANY_RESOURCE
+from policies.stack.attribution import DEFAULT_LABELS, DEFAULT_TAGS
 from targets.eks.args import ClusterAutoscalerArgs
 from targets.eks.cluster_autoscaler import (
     READ_ACTIONS,

@@ -85,6 +85,13 @@ def test_jobs_may_take_the_default_namespace_of_a_disabled_operator() -> None:
     assert "kubeflow" not in platform_namespaces(config)
 
 
+def test_jobs_may_take_the_default_name_of_an_operator_moved_elsewhere() -> None:
+    # The policy pack's platform namespaces are the ones the environment's components
+    # create (plinth/exemptions.py), not the components' defaults.
+    values = valid_values(jobs={"name": "spark-operator"}, spark_operator={"namespace": "spark"})
+    assert load(values).args(JOBS_NAMESPACE).name == "spark-operator"
+
+
 def test_two_operators_in_one_namespace_are_refused() -> None:
     values = valid_values(spark_operator={"namespace": "kubeflow"})
     refused(values, "spark_operator.namespace", "training_operator.namespace", "'kubeflow'")
@@ -256,3 +263,8 @@ def test_a_cross_field_error_of_the_cluster_names_only_its_fields() -> None:
 def test_errors_are_in_plain_words(values: dict[str, Any]) -> None:
     message = refused(values)
     assert message.count("plinth:") >= 1
+
+
+def test_the_jobs_namespace_declared_a_platform_namespace_is_refused() -> None:
+    rule = {"workload-namespace-fences": {"platformNamespaces": ["kube-system", "ml-jobs"]}}
+    refused(valid_values(policy={"config": rule}), "jobs.name", "platformNamespaces")

@@ -16,7 +16,7 @@ import re
 import pytest
 
 from plinth.replacement import AWS_FORCE_NEW, has_replacement_rules, is_regional
-from policies.stateful import STATEFUL_TYPES
+from policies.stack.stateful import STATEFUL_TYPES
 from tests.conftest import SynthesizedEnvironment
 
 

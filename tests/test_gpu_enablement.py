@@ -13,9 +13,9 @@ from components.gpu_enablement import COMPONENT as GPU_ENABLEMENT
 from components.gpu_enablement.args import GpuEnablementArgs
 from components.gpu_enablement.component import CRD_FILES
 from plinth.chart_values import unknown_value_paths
+from plinth.check import environment_policy_config
 from plinth.engine import kubernetes_objects
 from plinth.upstream import upstream_file_for_url
-from policies.namespaces import DEFAULT_PLATFORM_NAMESPACES
 from targets.existing.args import ExistingCluster
 from tests.conftest import SynthesizedEnvironment
 from tests.test_components import Variant, variant  # noqa: F401 (the `variant` fixture)
@@ -156,7 +156,9 @@ def test_the_namespace_runs_privileged_node_agents_and_is_a_platform_namespace(
     labels = namespace["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
     assert labels["plinth.io/environment"] == "local"
-    assert name in DEFAULT_PLATFORM_NAMESPACES
+    config, _ = environment_policy_config(env.environment)
+    for rule in ("namespace-pod-security", "workload-namespace-fences"):
+        assert name in config[rule]["platformNamespaces"]
     for chart in gpu_charts(env.entries).values():
         assert any(d.endswith("::local-gpu-namespace") for d in chart["dependencies"])
 

@@ -21,7 +21,7 @@ import pytest
 
 from plinth.diff import diff_plans
 from plinth.engine import provider_urn
-from policies.stateful import STATEFUL_TYPES
+from policies.stack.stateful import STATEFUL_TYPES
 from tests.conftest import ENVIRONMENTS, ROOT, SynthesizedEnvironment
 
 BASELINE = ROOT / "tests" / "stateful-baseline.json"

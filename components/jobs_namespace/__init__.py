@@ -42,6 +42,14 @@ def deployed_jobs_namespace(deployed: Deployed) -> JobsNamespace:
 
 
 def _problem(args: JobsNamespaceArgs, config: PlatformConfig) -> str | None:
+    """A volume that cannot bind, or the jobs namespace declared a platform namespace."""
+    for rule, knobs in sorted(config.policy.config.items()):
+        if args.name in (knobs.get("platformNamespaces") or ()):
+            return (
+                f"jobs.name {args.name!r} is listed in plinth:policy.config.{rule}."
+                "platformNamespaces: jobs there would escape the restricted Pod Security "
+                "level and the workload rules; remove it from that list or rename jobs.name"
+            )
     return shared_volume_problem(args.volumes, config.default_storage_class)
 
 

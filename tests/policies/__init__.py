@@ -1,0 +1,1 @@
+"""Tests of the policy pack, laid out as policies/ is."""

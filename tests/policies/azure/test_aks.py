@@ -1,0 +1,121 @@
+"""AKS rules (policies/azure/aks.py) on a hand-built cluster: one valid-input factory,
+each failing case changes one field of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from plinth.check import Violation
+from policies.azure import aks
+from tests.policy_harness import entry, hits
+
+
+def managed_cluster(**changes: Any) -> dict[str, Any]:
+    """A compliant AKS cluster; a change of None removes the input."""
+    inputs = {
+        "resourceGroupName": "plinth-prod",
+        "dnsPrefix": "plinth-prod",
+        "enableRBAC": True,
+        "disableLocalAccounts": True,
+        "aadProfile": {"managed": True, "enableAzureRBAC": True},
+        "networkProfile": {
+            "networkPlugin": "azure",
+            "networkDataplane": "cilium",
+            "networkPolicy": "cilium",
+        },
+    }
+    merged = {k: v for k, v in (inputs | changes).items() if v is not None}
+    return entry(aks.MANAGED_CLUSTER, merged, name="cluster")
+
+
+def network_policy(engine: str | None) -> dict[str, Any]:
+    profile = {"networkPlugin": "azure", "networkPolicy": engine}
+    return managed_cluster(networkProfile={k: v for k, v in profile.items() if v is not None})
+
+
+def levels_by_tier(rule: str, resource: dict[str, Any]) -> dict[str, list[str]]:
+    return {
+        tier: [found.level for found in hits(rule, resource, tier=tier)]
+        for tier in ("dev", "staging", "prod")
+    }
+
+
+def messages(found: list[Violation]) -> list[str]:
+    return [violation.message for violation in found]
+
+
+# ---------------------------------------------------------------------------------------
+# aks-rbac-enabled
+
+RBAC = "aks-rbac-enabled"
+
+
+def test_a_cluster_with_rbac_passes() -> None:
+    assert hits(RBAC, managed_cluster()) == []
+
+
+@pytest.mark.parametrize(("enabled", "shown"), [(False, "false"), (None, "unset")])
+def test_rbac_off_or_unset_is_refused_in_every_tier(enabled: bool | None, shown: str) -> None:
+    cluster = managed_cluster(enableRBAC=enabled)
+    assert levels_by_tier(RBAC, cluster)["dev"] == ["mandatory"]
+    assert messages(hits(RBAC, cluster)) == [f"enableRBAC is {shown}, not true"]
+
+
+# ---------------------------------------------------------------------------------------
+# aks-network-policy
+
+NETWORK_POLICY = "aks-network-policy"
+
+
+@pytest.mark.parametrize("engine", ["azure", "calico", "cilium"])
+def test_a_cluster_with_a_network_policy_engine_passes(engine: str) -> None:
+    assert hits(NETWORK_POLICY, network_policy(engine)) == []
+
+
+@pytest.mark.parametrize(("engine", "shown"), [("none", '"none"'), (None, "unset")])
+def test_no_engine_is_refused_in_every_tier(engine: str | None, shown: str) -> None:
+    cluster = network_policy(engine)
+    assert levels_by_tier(NETWORK_POLICY, cluster)["dev"] == ["mandatory"]
+    assert messages(hits(NETWORK_POLICY, cluster))[0].startswith(
+        f"networkProfile.networkPolicy is {shown} (unset means none"
+    )
+
+
+def test_a_cluster_without_a_network_profile_is_refused() -> None:
+    assert len(hits(NETWORK_POLICY, managed_cluster(networkProfile=None))) == 1
+
+
+def test_the_allowed_engines_are_configurable() -> None:
+    config = {NETWORK_POLICY: {"allowedNetworkPolicies": ["cilium"]}}
+    assert hits(NETWORK_POLICY, network_policy("cilium"), config=config) == []
+    found = hits(NETWORK_POLICY, network_policy("calico"), config=config)
+    assert messages(found)[0].endswith("use one of cilium")
+
+
+# ---------------------------------------------------------------------------------------
+# aks-local-accounts-disabled
+
+LOCAL_ACCOUNTS = "aks-local-accounts-disabled"
+
+
+def test_a_cluster_signing_in_through_entra_id_only_passes() -> None:
+    assert hits(LOCAL_ACCOUNTS, managed_cluster()) == []
+
+
+def test_local_accounts_are_refused_in_prod_only() -> None:
+    cluster = managed_cluster(disableLocalAccounts=None)
+    assert levels_by_tier(LOCAL_ACCOUNTS, cluster) == {
+        "dev": ["advisory"],
+        "staging": ["advisory"],
+        "prod": ["mandatory"],
+    }
+    assert messages(hits(LOCAL_ACCOUNTS, cluster))[0].startswith("disableLocalAccounts is unset")
+
+
+@pytest.mark.parametrize("profile", [None, {"managed": False}, {"enableAzureRBAC": True}])
+def test_entra_id_integration_is_required(profile: dict[str, Any] | None) -> None:
+    found = hits(LOCAL_ACCOUNTS, managed_cluster(aadProfile=profile))
+    assert len(found) == 1
+    assert found[0].message.startswith("aadProfile.managed is")
