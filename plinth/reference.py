@@ -31,7 +31,7 @@ import sys
 import types
 import typing
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,9 +62,8 @@ Three layers make the final configuration, with one merge rule — **maps merge
 recursively, lists replace**: the component defaults listed below, then the defaults of
 the environment's tier, then the stack file. The default column gives the component
 default first, then the tier's value where a tier changes it (`prod: ...`; every tier's
-changes are also listed in the last section). Where an object's default differs from what
-its settings default to one by one, the column also says what a setting becomes when the
-object is given without it. Unknown keys are errors, and so are combinations that
+changes are also listed in the last section). An object given in part keeps these defaults
+for the settings it leaves out. Unknown keys are errors, and so are combinations that
 validate one by one but cannot work (a namespace Kubernetes or another component owns, a
 ReadWriteMany volume on a ReadWriteOnce-only class, a wildcard in an S3 volume prefix, two
 objects with one name in the jobs namespace, EKS machine settings on an existing cluster).
@@ -124,9 +123,6 @@ class Setting:
     that follow it."""
     tiers: Mapping[str, str]
     """Tier -> its value, for the tiers that change the component default."""
-    given_without: tuple[str, str | _Required] | None = None
-    """(object path, value) when giving that object without this setting yields `value`,
-    which differs from the default."""
 
 
 @dataclass(frozen=True)
@@ -273,19 +269,12 @@ def _settings(path: str, field: FieldInfo, states: Mapping[str, Any]) -> Iterato
 
 def _walk(path: str, model: type[BaseModel], states: Mapping[str, Any]) -> Iterator[Setting]:
     """The rows of the settings of `model` at `path`, in each layer's `states`."""
-    bare = _model_state(model)  # the object given without any of its settings
     for name, field in model.model_fields.items():
         children = {layer: _child(model, state, name) for layer, state in states.items()}
-        without = _json(_child(model, bare, name))
         rows = _settings(f"{path}.{name}", field, children)
         if _model_of(field.annotation) is not None:  # the object itself, then its settings
             rows = itertools.chain([Setting(f"{path}.{name}", field, OBJECT, {})], rows)
-        for setting in rows:
-            direct = setting.path == f"{path}.{name}" and setting.given_without is None
-            if direct and setting.default not in (OBJECT, without):
-                yield replace(setting, given_without=(path, without))
-            else:
-                yield setting
+        yield from rows
 
 
 def _setting(path: str, field: FieldInfo, states: Mapping[str, Any]) -> Setting:
@@ -354,13 +343,9 @@ def _row(setting: Setting) -> str:
 
 
 def default_cell(setting: Setting) -> str:
-    """The default column: the component default, each tier's own, and the value when the
-    enclosing object is given without the setting."""
+    """The default column: the component default, then each tier's own."""
     shown = OBJECT if setting.default == OBJECT else _shown(setting.default)
     parts = [shown, *(f"{tier}: {_code(value)}" for tier, value in setting.tiers.items())]
-    if setting.given_without is not None:
-        parent, value = setting.given_without
-        parts.append(f"when `{parent}` is given without it: {_shown(value)}")
     return "; ".join(parts)
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 import pulumi
 from pulumi.runtime import config as pulumi_config
 from pydantic import (
+    BaseModel,
     Field,
     StringConstraints,
     ValidationError,
@@ -403,12 +404,46 @@ def load_platform_config(
     prefix = f"{NAMESPACE}:"
     secret = sorted(k.removeprefix(prefix) for k in secret_keys if k.startswith(prefix))
     _refuse_unkeepable_secrets(secret, source)
-    layered = deep_merge(defaults, plinth_values)
+    layered = with_component_defaults(PlatformConfig, deep_merge(defaults, plinth_values))
     try:
         config = PlatformConfig.model_validate(layered)
     except ValidationError as error:
         raise ConfigError(_one_line(error, source)) from None
     return _keep_secrets(config, secret)
+
+
+def with_component_defaults(model: type[BaseModel], values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with the component's own defaults under every setting it gives in part.
+
+    A setting whose default is a settings object the component chose (the Spark controller's
+    `ContainerResources(memory_request="300Mi", ...)`) keeps what the component chose for
+    the keys the file leaves out: maps merge with the component defaults too, not only with
+    the tier's.
+    """
+    merged = dict(values)
+    for name, field in model.model_fields.items():
+        given = merged.get(name)
+        if not isinstance(given, Mapping):
+            continue
+        default = field.get_default(call_default_factory=True)
+        nested = _model_class(field.annotation, given)
+        if isinstance(default, BaseModel):
+            given = deep_merge(default.model_dump(exclude_unset=True), given)
+        merged[name] = with_component_defaults(nested, given) if nested else dict(given)
+    return merged
+
+
+def _model_class(annotation: Any, given: Mapping[str, Any]) -> type[BaseModel] | None:
+    """The settings model `annotation` names for `given`: the model itself, or the member
+    of a union of models whose `target` is the one `given` names (plinth:cluster)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for member in get_args(annotation):
+        model = _model_class(member, given)
+        target = model.model_fields.get("target") if model else None
+        if target is not None and given.get("target") in get_args(target.annotation):
+            return model
+    return None
 
 
 def tier_defaults(tier: str, target: object) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from plinth import reference
 from plinth.reference import (
     ENTRY,
     OBJECT,
+    REQUIRED,
     DerivationError,
     Setting,
     default_cell,
@@ -174,22 +175,34 @@ def nested(path: str, value: Any) -> dict[str, Any]:
     return typing.cast(dict[str, Any], result)
 
 
-def test_an_object_given_without_a_setting_yields_what_the_page_says() -> None:
-    noted = [(target, setting) for target, setting in rows() if setting.given_without]
-    # default_factory values that differ from their model's own defaults
-    assert {setting.path for _, setting in noted} >= {
-        "spark_operator.controller_resources.memory_request",
-        "gpu.device_plugin_resources.cpu_request",
-        "gpu.operator_resources.memory_limit",
-        "cluster.autoscaler.resources.memory_request",
+def partly_given_objects() -> Iterator[tuple[str, str, list[Setting]]]:
+    """(target, object path, its plain settings) of every object with two or more."""
+    by_object: dict[tuple[str, str], list[Setting]] = {}
+    for target, setting in rows():
+        parent = setting.path.rpartition(".")[0]
+        plain = setting.default not in (OBJECT, REQUIRED)
+        if "." in parent and ENTRY not in setting.path and plain:
+            by_object.setdefault((target or "existing", parent), []).append(setting)
+    for (target, parent), settings in by_object.items():
+        if len(settings) > 1:
+            yield target, parent, settings
+
+
+def test_an_object_given_in_part_keeps_the_defaults_the_page_states() -> None:
+    """An object given with one setting keeps the page's defaults for the others (the
+    loader merges the component's own defaults too, e.g. the Spark controller's memory)."""
+    objects = list(partly_given_objects())
+    assert {"spark_operator.controller_resources", "cluster.autoscaler.resources"} <= {
+        parent for _, parent, _ in objects
     }
-    for target, setting in noted:
-        assert setting.given_without is not None
-        parent, value = setting.given_without
-        values = minimal_values("dev", target or "existing", **nested(parent, {}))
-        config = load_platform_config(values, source="test")
-        assert as_json(value_at(config, setting.path)) == value, setting.path
-        assert value != setting.default
+    for target, parent, (given, *others) in objects:
+        value = json.loads(str(given.tiers.get("dev", given.default)))
+        config = load_platform_config(
+            minimal_values("dev", target, **nested(given.path, value)), source="test"
+        )
+        for setting in others:
+            expected = setting.tiers.get("dev", setting.default)
+            assert as_json(value_at(config, setting.path)) == expected, (parent, setting.path)
 
 
 def test_a_tier_value_a_validator_would_rewrite_is_refused(
