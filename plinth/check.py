@@ -10,7 +10,7 @@ Waivers and exemptions are never silent: a waived rule runs a second time at its
 level without exemptions, and every finding the waiver lowers or hides is reported with
 its reason (`findings`).
 
-The servicer class is private API of pulumi-policy; tests/test_check.py pins the behaviour
+The servicer class is private API of pulumi-policy; tests/plinth/test_check.py pins the behaviour
 this module relies on, and pyproject.toml pins the version.
 
 What differs from the CLI, by construction: the CLI analyzes provider-checked inputs for

@@ -204,7 +204,7 @@ def _parser() -> argparse.ArgumentParser:
         "--version", action=_VersionAction, help="print the installed version and exit"
     )
     # The commands are listed in the description, aligned (argparse's own list misplaces
-    # a long name); tests/test_cli_help.py checks that every command is there.
+    # a long name); tests/plinth/test_cli_help.py checks that every command is there.
     commands = parser.add_subparsers(required=True, metavar="COMMAND", help=argparse.SUPPRESS)
     synth = commands.add_parser("synth", **COMMANDS["synth"].parser_arguments())
     synth.add_argument("environment", metavar="ENV", help=ENV_HELP)
@@ -257,7 +257,7 @@ def _parser() -> argparse.ArgumentParser:
     bootstrap_aws.add_argument(
         "--kms-alias",
         # Resolved when the command runs: plinth.bootstrap imports botocore and Pulumi,
-        # which --help does without (tests/test_cli_help.py checks the default shown).
+        # which --help does without (tests/plinth/test_cli_help.py checks the default shown).
         help="alias of the KMS key for secrets, created if missing "
         "(default: alias/plinth-pulumi-secrets)",
     )

@@ -2,7 +2,7 @@
 what it does, examples and its exit codes.
 
 Apart from plinth/cli.py so that the parser there reads as a list of options; standard
-library only, as the CLI imports it before anything heavy. tests/test_cli_help.py checks
+library only, as the CLI imports it before anything heavy. tests/plinth/test_cli_help.py checks
 that every command, present and future, has examples and exit codes.
 """
 
@@ -69,7 +69,7 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def _summary(name: str) -> str:
-    # A command without an entry in COMMANDS is still listed (tests/test_cli_help.py fails).
+    # A command without an entry in COMMANDS is still listed (tests/plinth/test_cli_help.py fails).
     return COMMANDS[name].summary if name in COMMANDS else ""
 
 

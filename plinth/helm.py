@@ -8,7 +8,7 @@ directory of chart archives, and pull one from a repository.
 
 `.Capabilities` can be set only through the library's native render options (its public
 `render()` does not take them): private API, pinned with the package and tested in
-`tests/test_helm.py`. A render changes the loaded chart handle (disabled subcharts are
+`tests/plinth/test_helm.py`. A render changes the loaded chart handle (disabled subcharts are
 dropped from it), so every render loads a fresh handle.
 """
 

@@ -28,7 +28,7 @@ Paths are Pulumi property paths: `spec.accessModes[0]`, `metadata.labels["a.b/c"
 (`internal/service/...`, v5 and v6 revisions; `identifier` of an RDS instance, once
 force-new, is now renamed in place); the authority is the provider schema's
 `willReplaceOnChanges` / `ForceNew` flags: check the tables against it when a provider
-pin moves. tests/test_diff_coverage.py fails when a plan holds a type without rules,
+pin moves. tests/plinth/test_diff_coverage.py fails when a plan holds a type without rules,
 when a force-new field is not an input of the pinned SDK, and when the SDK's idea of
 which types are regional differs from `is_regional`.
 """
@@ -222,7 +222,7 @@ _KUBERNETES_FORCE_NEW: dict[tuple[str, str, str], tuple[str, ...]] = {
 # each resource's schema, in Pulumi's names (camelCase; a block of at most one item is an
 # object, `vpcConfig.subnetIds`), read from `internal/service/<dir>/<file>.go`. An empty
 # tuple is a checked answer: nothing but `region` replaces that type. Every type Plinth
-# creates must be here (tests/test_diff_coverage.py).
+# creates must be here (tests/plinth/test_diff_coverage.py).
 AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
     # autoscaling/group_tag.go: every argument
     "aws:autoscaling/tag:Tag": ("autoscalingGroupName", "tag"),

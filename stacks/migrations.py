@@ -34,7 +34,7 @@ def component_options(name: str, **options: object) -> pulumi.ResourceOptions:
 
 
 # Replacements a change makes on purpose, by resource name (after the change), with why:
-# `"prod-nodes-gpu": "instance types changed, TICKET-123"`. tests/test_no_replacements.py
+# `"prod-nodes-gpu": "instance types changed, TICKET-123"`. tests/stacks/test_no_replacements.py
 # fails on any other replacement the last change makes in any environment. Remove an entry
 # once the change is deployed.
 EXPECTED_REPLACEMENTS: dict[str, str] = {}

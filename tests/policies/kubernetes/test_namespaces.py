@@ -11,8 +11,8 @@ import pytest
 from plinth.check import environment_policy, run_pack
 from plinth.environments import load_environment
 from policies.kubernetes import namespaces
+from tests.components.test_components import Variant, variant  # noqa: F401 (the `variant` fixture)
 from tests.policy_harness import entry, hits, kubernetes
-from tests.test_components import Variant, variant  # noqa: F401 (the `variant` fixture)
 
 POD_SECURITY = "namespace-pod-security"
 FENCES = "workload-namespace-fences"

@@ -35,9 +35,9 @@ from plinth.report import RENDERERS, render_json, render_sarif, render_table
 from policies.registry import RULES
 from stacks.config import ConfigError
 from tests.conftest import ROOT
+from tests.plinth.test_cli import local_config, run_plinth, write_environment
 from tests.policies.kubernetes.pods import changed
 from tests.policies.kubernetes.test_exemptions import device_plugin
-from tests.test_cli import local_config, run_plinth, write_environment
 
 REASON = "the device plugin registers GPUs with the kubelet; revisit by 2027-03"
 NEVER_WAIVED_IN_PROD = sorted(rule.name for rule in RULES if not rule.waivable_in_prod)

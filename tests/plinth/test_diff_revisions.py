@@ -13,9 +13,9 @@ from typing import Any
 import yaml
 
 from plinth.cli import EXIT_BAD_INPUT, EXIT_STATEFUL_REPLACEMENT
-from tests.test_diff import PVC, commit, edit_file, repo, run_plinth
+from tests.plinth.test_diff import PVC, commit, edit_file, repo, run_plinth
 
-__all__ = ["repo"]  # the fixture, shared with tests/test_diff.py
+__all__ = ["repo"]  # the fixture, shared with tests/plinth/test_diff.py
 
 
 def edit_config(

@@ -21,8 +21,9 @@ from plinth import helm
 from plinth.chart_sources import ChartSource
 from plinth.rendering import CHART_TYPE, CONFIG_FILE_TYPE, Expansion, expand_plan
 from stacks.config import ConfigError
+from tests.conftest import ROOT
 
-PROBE = Path(__file__).resolve().parent / "fixtures" / "charts" / "plinth-probe"
+PROBE = ROOT / "tests" / "fixtures" / "charts" / "plinth-probe"
 STACK = "urn:pulumi:test::plinth::pulumi:pulumi:Stack::plinth-test"
 COMPONENT = "urn:pulumi:test::plinth::plinth:test:Probe::probe"
 PROVIDER = "urn:pulumi:test::plinth::pulumi:providers:kubernetes::cluster::cluster-id"

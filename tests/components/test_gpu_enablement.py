@@ -17,9 +17,9 @@ from plinth.check import environment_policy_config
 from plinth.engine import kubernetes_objects
 from plinth.upstream import upstream_file_for_url
 from targets.existing.args import ExistingCluster
+from tests.components.test_components import Variant, variant  # noqa: F401 (the `variant` fixture)
 from tests.conftest import SynthesizedEnvironment
-from tests.test_components import Variant, variant  # noqa: F401 (the `variant` fixture)
-from tests.test_config import error_of, valid_values
+from tests.stacks.test_config import error_of, valid_values
 from tests.upstream_schemas import (
     chart_defaults,
     chart_values_schema,

@@ -16,7 +16,7 @@ import pytest
 
 from plinth.plan import plan_inputs, resources_digest
 from tests.conftest import ROOT
-from tests.test_cli import local_config, run_plinth, write_environment
+from tests.plinth.test_cli import local_config, run_plinth, write_environment
 
 
 def project(tmp_path: Path) -> Path:

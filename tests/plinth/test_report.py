@@ -31,7 +31,8 @@ from plinth.policy_config import (
 from plinth.report import render_json, render_markdown, render_sarif, render_table
 from policies.registry import RULES
 from stacks.text import escape_controls
-from tests.test_cli import local_config, run_plinth, write_environment
+from tests.conftest import ROOT
+from tests.plinth.test_cli import local_config, run_plinth, write_environment
 
 # What a report must never print raw: control, format (zero-width, bidirectional),
 # private-use, surrogate and unassigned characters, line and paragraph separators.
@@ -208,7 +209,7 @@ def test_a_workload_name_from_configuration_is_printed_escaped(tmp_path: Path) -
     exemption = {"namespace": "ml-jobs", "name": name, "reason": "a named trainer runs as root"}
     config["plinth:policy"] = {"config": {"pss-run-as-non-root": {"exemptWorkloads": [exemption]}}}
     write_environment(tmp_path, "named", config)
-    (tmp_path / "stacks").symlink_to(Path(__file__).resolve().parent.parent / "stacks")
+    (tmp_path / "stacks").symlink_to(ROOT / "stacks")
     result = run_plinth("check", "named", project=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout

@@ -14,8 +14,8 @@ import yaml
 from plinth.cli import EXIT_BAD_INPUT, _parser, main
 from plinth.environments import available, environment_file, load_environment
 from tests.conftest import ROOT
-from tests.test_cli import local_config, run_plinth, write_environment
-from tests.test_cli_help import subcommands
+from tests.plinth.test_cli import local_config, run_plinth, write_environment
+from tests.plinth.test_cli_help import subcommands
 
 # Every command that takes an environment, with what else it needs to get that far.
 EXTRA_ARGUMENTS: dict[tuple[str, ...], list[str]] = {("diff",): ["--rev", "HEAD"]}

@@ -15,7 +15,7 @@ import pytest
 from plinth.diff import PlanDiff, diff_plans
 from plinth.diff_report import diff_document, format_diff
 from plinth.engine import make_urn
-from tests.test_diff import STACK, claim_inputs, entry, only, paths
+from tests.plinth.test_diff import STACK, claim_inputs, entry, only, paths
 
 AWS_PROVIDER = "pulumi:providers:aws"
 AWS_PROVIDER_URN = make_urn("dev", "plinth", STACK, AWS_PROVIDER, "dev-aws")

@@ -10,7 +10,7 @@ import yaml
 
 from components.merge import deep_merge
 from tests.conftest import ROOT
-from tests.test_cli import run_plinth, write_environment
+from tests.plinth.test_cli import run_plinth, write_environment
 
 FOREIGN_IMAGE = {"registry": "evil.example.com", "repository": "x", "tag": "latest"}
 

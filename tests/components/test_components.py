@@ -218,7 +218,7 @@ def test_replicas_above_one_elect_a_leader(synthesized: dict[str, SynthesizedEnv
 
 
 def claims(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The jobs namespace's own claims (the S3 volumes' are tests/test_object_storage.py's)."""
+    """The jobs namespace's own claims (test_object_storage.py tests the S3 volumes')."""
     jobs = {e["urn"] for e in entries if e["type"] == "plinth:workloads:JobsNamespace"}
     return [
         e

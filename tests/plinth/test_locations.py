@@ -20,7 +20,7 @@ from plinth.report import render_markdown, render_sarif
 from plinth.synth import synthesize
 from policies.registry import RULES
 from tests.conftest import ROOT
-from tests.test_cli import run_plinth, write_environment
+from tests.plinth.test_cli import run_plinth, write_environment
 
 PROD = ROOT / "environments" / "Pulumi.prod.yaml"
 

@@ -22,8 +22,8 @@ from plinth.rendering import expand_plan
 from stacks.config import ConfigError, PlatformConfig, load_platform_config, secret_capable_settings
 from stacks.credentials import plain_credentials
 from tests.conftest import ENVIRONMENTS, ROOT, upstream_dir
-from tests.test_cli import local_config, run_plinth, write_environment
-from tests.test_config import SOURCE, valid_values
+from tests.plinth.test_cli import local_config, run_plinth, write_environment
+from tests.stacks.test_config import SOURCE, valid_values
 
 PROGRAM = str(ROOT / "stacks" / "__main__.py")
 # Values set with --secret, one per setting that may hold a secret; none may appear in

@@ -16,8 +16,8 @@ from plinth.diff import PlanDiff, ResourceChange, diff_plans
 from plinth.diff_report import diff_document, format_diff
 from plinth.plan import component_of
 from tests.conftest import ROOT
-from tests.test_cli import local_config, write_environment
-from tests.test_diff import (
+from tests.plinth.test_cli import local_config, write_environment
+from tests.plinth.test_diff import (
     DEPLOYMENT,
     PVC,
     claim_inputs,
@@ -26,9 +26,9 @@ from tests.test_diff import (
     repo,
     run_plinth,
 )
-from tests.test_diff_data_loss import AWS_PROVIDER, BUCKET, aws, aws_provider
+from tests.plinth.test_diff_data_loss import AWS_PROVIDER, BUCKET, aws, aws_provider
 
-__all__ = ["repo"]  # the fixture, shared with tests/test_diff.py
+__all__ = ["repo"]  # the fixture, shared with tests/plinth/test_diff.py
 
 COMPONENT = "plinth:workloads:JobsNamespace"
 CHART = "kubernetes:helm.sh/v4:Chart"

@@ -9,7 +9,7 @@ import pytest
 
 from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from stacks.config import PlatformConfig, load_platform_config, platform_namespaces
-from tests.test_config import error_of, load, valid_values
+from tests.stacks.test_config import error_of, load, valid_values
 
 EKS_CLUSTER = {
     "target": "eks",

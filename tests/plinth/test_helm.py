@@ -23,9 +23,9 @@ from plinth.cli import EXIT_BAD_INPUT, main
 from plinth.rendering import CHART_TYPE, parse_manifests
 from plinth.upstream import upstream_dir
 from stacks.config import ConfigError
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-PROBE = Path(__file__).resolve().parent / "fixtures" / "charts" / "plinth-probe"
+PROBE = ROOT / "tests" / "fixtures" / "charts" / "plinth-probe"
 SPARK_OPERATOR = upstream_dir(ROOT) / "spark-operator" / "v2.5.2" / "charts" / "spark-operator"
 
 

@@ -7,7 +7,7 @@ environment is compared with it by `plinth diff`'s rules: a replacement or delet
 stateful resource fails here, naming it. When the data really is migrated (or the volume
 is meant to go), record the new state, which the review then sees:
 
-    PLINTH_UPDATE_STATEFUL_BASELINE=1 .venv/bin/pytest tests/test_stateful_guard.py
+    PLINTH_UPDATE_STATEFUL_BASELINE=1 .venv/bin/pytest tests/stacks/test_stateful_guard.py
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from tests.conftest import ENVIRONMENTS, ROOT, SynthesizedEnvironment
 
 BASELINE = ROOT / "tests" / "stateful-baseline.json"
 UPDATE = os.environ.get("PLINTH_UPDATE_STATEFUL_BASELINE") == "1"
-HOW_TO_RECORD = "PLINTH_UPDATE_STATEFUL_BASELINE=1 .venv/bin/pytest tests/test_stateful_guard.py"
+HOW_TO_RECORD = (
+    "PLINTH_UPDATE_STATEFUL_BASELINE=1 .venv/bin/pytest tests/stacks/test_stateful_guard.py"
+)
 
 
 def stateful_subset(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

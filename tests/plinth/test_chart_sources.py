@@ -33,8 +33,8 @@ from plinth.chart_sources import (
 from plinth.rendering import CHART_TYPE, expand_plan, parse_manifests
 from plinth.upstream import manifest, upstream_dir
 from stacks.config import ConfigError
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = upstream_dir(ROOT)
 SPARK_OPERATOR = UPSTREAM / "spark-operator" / "v2.5.2" / "charts" / "spark-operator"
 KUBE_PROMETHEUS_STACK = (

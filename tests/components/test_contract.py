@@ -20,8 +20,8 @@ from plinth.synth import program_entries
 from stacks import config as stack_config
 from stacks.config import ConfigError, load_platform_config, platform_namespaces
 from tests.conftest import ROOT
-from tests.test_cli import write_environment
-from tests.test_config import valid_values
+from tests.plinth.test_cli import write_environment
+from tests.stacks.test_config import valid_values
 
 GPU = "nvidia.com/gpu"
 

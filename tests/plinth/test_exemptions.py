@@ -13,10 +13,10 @@ from plinth.environments import load_environment
 from plinth.exemptions import with_platform_namespaces
 from plinth.policy_config import PolicyConfigError
 from stacks.config import platform_namespaces
+from tests.plinth.test_cli import local_config, write_environment
 from tests.policies.kubernetes.test_namespaces import FENCES, POD_SECURITY, namespace
 from tests.policy_harness import hits
-from tests.test_cli import local_config, write_environment
-from tests.test_config import load, valid_values
+from tests.stacks.test_config import load, valid_values
 
 OFF = {"enabled": False, "example": False}
 

@@ -30,8 +30,8 @@ from plinth.policy_config import (
 from policies.framework import MANDATORY_IN_PROD, Rule, resource_rule, stack_rule
 from policies.registry import RULES, tier_policy_config
 from tests.conftest import ROOT, SynthesizedEnvironment
+from tests.plinth.test_cli import local_config, run_plinth, write_environment
 from tests.policy_harness import kubernetes
-from tests.test_cli import local_config, run_plinth, write_environment
 
 
 def _short_names(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
