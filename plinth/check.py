@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import EnforcementLevel, Policy, StackValidationPolicy
-from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy import Policy, StackValidationPolicy
 
+from plinth.analyzer import DecodeOnceAnalyzer
 from plinth.engine import provider_urn
 from plinth.environments import Environment, load_environment, project_root
 from plinth.exemptions import (
@@ -309,11 +309,10 @@ class Analyzer(Protocol):
 
 
 def in_process_analyzer(rules: tuple[Rule, ...] = RULES) -> Analyzer:
-    """The pack's own servicer, without the gRPC server `PolicyPack` would start."""
+    """The pack's own servicer, without the gRPC server `PolicyPack` would start, decoding
+    each resource's properties once instead of once per rule (plinth/analyzer.py)."""
     policies: list[Policy] = [rule.policy for rule in rules]
-    analyzer: Analyzer = _PolicyAnalyzerServicer(
-        PACK_NAME, PACK_VERSION, policies, EnforcementLevel.MANDATORY
-    )
+    analyzer: Analyzer = DecodeOnceAnalyzer(PACK_NAME, PACK_VERSION, policies)
     return analyzer
 
 
