@@ -56,6 +56,7 @@ test: lint typecheck unit
 docs: $(STAMP)
 	$(BIN)/python -m plinth.reference > docs/configuration.md
 	$(BIN)/python -m plinth.policy_config
+	$(BIN)/python -m plinth.sdk_tags
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_synth.py
