@@ -45,6 +45,7 @@ from plinth.cli_help import (
     formatter,
     top_level_description,
 )
+from plinth.heap import defer_collection_to_exit
 from stacks.text import escape_controls
 
 EXIT_FAILED = 1
@@ -70,12 +71,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `plinth` console script."""
+    """Run one command; its exit code."""
     try:
         return _main(argv)
     except KeyboardInterrupt:
         print("plinth: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def run() -> int:
+    """Entry point of the `plinth` console script: `main` in a process of its own, with
+    the garbage collector held off (half the CPU time otherwise: plinth/heap.py)."""
+    defer_collection_to_exit()
+    return main()
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -435,4 +443,4 @@ def _diff_sides(args: argparse.Namespace) -> tuple[str, list[Any], str, list[Any
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
