@@ -1,6 +1,7 @@
 """`plinth`: the offline engine's command line.
 
     plinth synth ENV [--out DIR]   run the program under mocks; write plan.json + manifests/
+    plinth preview ENV [--out DIR] synth, then check that plan, in one process (make preview)
     plinth graph ENV [--out DIR]   draw the environment's components and their dependencies
     plinth check ENV [--format table|markdown|json|sarif] [--output FILE]
                                    run the policy pack on the environment's plan
@@ -218,6 +219,10 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("environment", metavar="ENV", help=ENV_HELP)
     synth.add_argument("--out", type=_path_argument, help="output directory (default: out/ENV)")
     synth.set_defaults(run=_synth)
+    preview = commands.add_parser("preview", **COMMANDS["preview"].parser_arguments())
+    preview.add_argument("environment", metavar="ENV", help=ENV_HELP)
+    preview.add_argument("--out", type=_path_argument, help="output directory (default: out/ENV)")
+    preview.set_defaults(run=_preview)
     graph = commands.add_parser("graph", **COMMANDS["graph"].parser_arguments())
     graph.add_argument("environment", metavar="ENV", help=ENV_HELP)
     graph.add_argument("--out", type=_path_argument, help="output directory (default: out/ENV)")
@@ -286,6 +291,14 @@ def _synth(args: argparse.Namespace) -> int:
     print(format_summary(args.environment, entries, out_dir))
     print(_next_step(args.environment, out_dir))
     return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from plinth.preview import preview  # noqa: PLC0415
+
+    _refuse_early(args.out)
+    report = preview(args.environment, args.out)
+    return EXIT_FAILED if report.mandatory else 0
 
 
 def _graph(args: argparse.Namespace) -> int:

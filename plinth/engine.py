@@ -26,6 +26,7 @@ from pulumi.runtime import mocks, settings
 
 from plinth.environments import Environment
 from plinth.placeholders import AWS_PROVIDER, DEFAULT_REGION, aws_outputs
+from plinth.progress import silent
 
 # Markers of Pulumi's property wire format (sdk/python/lib/pulumi/runtime/rpc.py).
 SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
@@ -89,8 +90,10 @@ class PlaceholderMocks(mocks.Mocks):
 class RecordingMonitor(mocks.MockMonitor):
     """A mock monitor that keeps every registration request as a plan entry."""
 
-    def __init__(self, mock: mocks.Mocks) -> None:
+    def __init__(self, mock: mocks.Mocks, progress: Callable[[str], None] = silent) -> None:
         super().__init__(mock)
+        self.progress = progress
+        self.top_level: dict[str, str] = {}  # URN -> name of its top-level resource
         self.entries: list[dict[str, Any]] = []
         self.former_names: dict[str, str] = {}  # URN -> the name it had before a rename
         self.worker_loops: set[asyncio.AbstractEventLoop] = set()
@@ -121,7 +124,14 @@ class RecordingMonitor(mocks.MockMonitor):
             self.transforms[response.urn] = transforms
         if request.type != STACK_TYPE:
             self.entries.append(plan_entry(request, response.urn))
+            self._report(request, response.urn)
         return response
+
+    def _report(self, request: Any, urn: str) -> None:
+        """Progress: the top-level component being built, and how many resources so far."""
+        component = self.top_level.get(request.parent) or str(request.name)
+        self.top_level[urn] = component
+        self.progress(f"running the program: {component} ({len(self.entries)} resources)")
 
     def _inherited_former_name(self, request: Any) -> str | None:
         """A child named after its renamed parent had the parent's former name as prefix
@@ -215,9 +225,11 @@ def run_program(
     root: Path,
     environment: Environment,
     transforms: dict[str, list[Callable[..., Any]]] | None = None,
+    progress: Callable[[str], None] = silent,
 ) -> list[dict[str, Any]]:
     """Run `stacks/__main__.py` for `environment` under mocks; the plan entries, by URN.
-    `transforms`, when given, receives each resource's own `transforms=` by URN."""
+    `transforms`, when given, receives each resource's own `transforms=` by URN;
+    `progress` hears of each registration."""
     program = str(root / "stacks" / "__main__.py")
     return record(
         lambda: runpy.run_path(program, run_name="__main__"),
@@ -225,6 +237,7 @@ def run_program(
         config=environment.pulumi_config,
         secret_keys=environment.secret_keys,
         transforms=transforms,
+        progress=progress,
     )
 
 
@@ -235,6 +248,7 @@ def record(
     config: Mapping[str, str],
     secret_keys: Sequence[str] = (),
     transforms: dict[str, list[Callable[..., Any]]] | None = None,
+    progress: Callable[[str], None] = silent,
 ) -> list[dict[str, Any]]:
     """Run `program` (anything that registers resources) under mocks as stack `stack` with
     `config`; the plan entries it registered, by URN. Tests build single components this way.
@@ -243,7 +257,7 @@ def record(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     mock = PlaceholderMocks()
-    monitor = RecordingMonitor(mock)
+    monitor = RecordingMonitor(mock, progress)
     pulumi.runtime.set_mocks(
         mock,
         project="plinth",
