@@ -321,7 +321,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("environments", nargs="*", metavar="ENV", help="default: every one")
     parser.add_argument("--runs", type=int, default=3, help="measured runs each (default 3)")
     parser.add_argument(
-        "--pools", type=int, default=100, help="node pools added to prod (default 100; 0: skip)"
+        "--pools", type=int, default=200, help="node pools added to prod (default 200; 0: skip)"
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write results here")
     return parser
