@@ -60,7 +60,9 @@ PROJECT_ENTRIES = (
     "pyproject.toml",
     "plinth",
     "stacks",
+    "targets",
     "components",
+    "clouds",
     "addons",
     "policies",
 )

@@ -11,10 +11,10 @@ import sys
 from bench.import_floor import AWS_SERVICES, KUBERNETES_GROUPS, MODULES
 from tests.conftest import ROOT
 
-SOURCE_DIRS = ("stacks", "components", "addons")
+SOURCE_DIRS = ("stacks", "targets", "components", "clouds", "addons")
 # `aws.s3.Bucket(...)`, `k8s.core.v1.Namespace(...)`, `from pulumi_kubernetes.helm.v4 import`
-_AWS_USE = re.compile(r"\baws\.([a-z0-9_]+)\.[A-Z]")
-_KUBERNETES_USE = re.compile(r"\b(?:k8s|pulumi_kubernetes)\.([a-z0-9_]+\.v[0-9a-z]+)\b")
+_AWS_USE = re.compile(r"(?<![\w.])aws\.([a-z0-9_]+)\.[A-Z]")
+_KUBERNETES_USE = re.compile(r"(?<![\w.])(?:k8s|pulumi_kubernetes)\.([a-z0-9_]+\.v[0-9a-z]+)\b")
 
 
 def _sources() -> str:
