@@ -64,8 +64,8 @@ $(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS) | $(UV)
 
 checkov-venv: $(CHECKOV_STAMP)
 
-# Synth, render and check in one process (`plinth preview`): the same output and files as
-# `plinth synth ENV` then `plinth check ENV --plan out/ENV/plan.json`.
+# Synth, render and check in one process (`plinth preview`): the files `plinth synth ENV`
+# writes, its lines per component, then the table of `plinth check ENV --plan`.
 preview: $(STAMP)
 	$(BIN)/plinth preview $(ENV)
 
