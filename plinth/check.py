@@ -151,22 +151,25 @@ def check_environment(
         write_plan(root / "out" / name, plan_document(name, entries, inputs))
     else:
         entries = read_plan(plan, name, inputs)
-    return review(root, environment, entries, policy)
+    return review(root, name, environment, entries, policy)
 
 
 def review(
     root: Path,
+    name: str,
     environment: Environment,
     entries: Sequence[Mapping[str, Any]],
     policy: EnvironmentPolicy,
+    *,
     progress: Callable[[str], None] = silent,
 ) -> CheckReport:
-    """The pack's verdict on the plan `entries` of `environment` (in project `root`) under
-    `policy`; `progress` hears of each resource as the pack reaches it."""
+    """The pack's verdict on the plan `entries` of `environment` (named `name` on the
+    command line, in project `root`) under `policy`; `progress` hears of each resource as
+    the pack reaches it."""
     tier = environment.platform.tier
     violations = tuple(findings(entries, policy, tier, progress))
     return CheckReport(
-        environment=environment.name,
+        environment=name,
         tier=tier,
         config_source=policy.source,
         rules=RULES,

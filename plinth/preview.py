@@ -39,7 +39,7 @@ def preview(
             f"review incomplete, refusing it: {synthesis.incomplete}; run plinth preview "
             f"{environment} where the Helm engine installs"
         )
-    report = review(root, loaded, synthesis.entries, policy, progress)
+    report = review(root, environment, loaded, synthesis.entries, policy, progress=progress)
     progress.clear()
     print(render_table(report), end="")
     return report
