@@ -3,61 +3,95 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ENV ?= local
+# uv installs the virtualenv: pip took 50 s for what uv installs in 5 (docs/benchmarks.md).
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+# What `make preview` (and every plinth command) needs; `make install` adds pip, which the
+# Pulumi CLI runs in the virtualenv; `make test` adds the development tools.
 STAMP := $(VENV)/.installed
+INSTALL_STAMP := $(VENV)/.installed-pip
+DEV_STAMP := $(VENV)/.installed-dev
 # checkov (tests/test_checkov.py) has its own virtualenv: its pins conflict with ours.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQUIREMENTS := tests/checkov-requirements.txt
+# Installers show their progress on a terminal; in a log (stdout not a terminal) they say
+# nothing but errors: a recipe line starting with $(QUIET) passes them $$q.
+QUIET = q=--quiet; [ -t 1 ] && q=;
 
 .PHONY: help install preview synth graph test lint typecheck unit checkov-venv docs bench clean
 
 help:
 	@echo "make preview   create the virtualenv, install, synthesize and policy-check '$(ENV)'"
-	@echo "make test      lint, type-check and run the test suite"
-	@echo "make bench     wall time and peak memory of plinth synth and check per environment"
-	@echo "make docs      regenerate docs/configuration.md and policies/config/ from the code"
+	@echo "make test      install the development tools, lint, type-check, run the test suite"
+	@echo "make install   the virtualenv Pulumi.yaml names, for pulumi up"
+	@echo "make bench     plinth preview, synth and check against the SDKs' import time"
+	@echo "make docs      regenerate docs/configuration.md, policies/config/, the tags table"
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# A virtualenv without pip (creating pip in it takes longer than uv's whole install), then
+# uv from PyPI into it, by the system's pip; where that pip cannot (too old, or absent), a
+# virtualenv with pip, and uv by it.
+$(UV):
+	@echo "plinth: creating $(VENV) with uv $(UV_VERSION)"
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(QUIET) $(PYTHON) -m pip --python $(BIN)/python install $$q --disable-pip-version-check \
+		uv==$(UV_VERSION) \
+	|| { $(PYTHON) -m venv --clear $(VENV) \
+		&& $(BIN)/pip install $$q --disable-pip-version-check uv==$(UV_VERSION); }
 
-install: $(STAMP)
+$(STAMP): pyproject.toml | $(UV)
+	@echo "plinth: installing what plinth preview needs into $(VENV)"
+	$(QUIET) $(UV) pip install $$q --python $(BIN)/python -e .
+	touch $@
 
-$(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS)
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r $(CHECKOV_REQUIREMENTS)
-	touch $(CHECKOV_STAMP)
+$(INSTALL_STAMP): $(STAMP)
+	$(QUIET) $(UV) pip install $$q --python $(BIN)/python pip
+	touch $@
+
+$(DEV_STAMP): $(STAMP)
+	@echo "plinth: installing the development tools into $(VENV)"
+	$(QUIET) $(UV) pip install $$q --python $(BIN)/python -e '.[dev]'
+	touch $@
+
+install: $(INSTALL_STAMP)
+
+$(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS) | $(UV)
+	@echo "plinth: installing checkov into $(CHECKOV_VENV)"
+	$(UV) venv --quiet --clear --python $(PYTHON) $(CHECKOV_VENV)
+	$(QUIET) $(UV) pip install $$q --python $(CHECKOV_VENV)/bin/python \
+		-r $(CHECKOV_REQUIREMENTS)
+	touch $@
 
 checkov-venv: $(CHECKOV_STAMP)
 
+# Synth, render and check in one process (`plinth preview`): the files `plinth synth ENV`
+# writes, its lines per component, then the table of `plinth check ENV --plan`.
 preview: $(STAMP)
-	$(BIN)/plinth synth $(ENV)
-	$(BIN)/plinth check $(ENV) --plan out/$(ENV)/plan.json
+	$(BIN)/plinth preview $(ENV)
 
 synth: preview
 
 graph: $(STAMP)
 	$(BIN)/plinth graph $(ENV)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy plinth stacks targets components clouds addons policies tests bench
 
-unit: $(STAMP) $(CHECKOV_STAMP)
+unit: $(DEV_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
 
-docs: $(STAMP)
+docs: $(DEV_STAMP)
 	$(BIN)/python -m plinth.reference > docs/configuration.md
 	$(BIN)/python -m plinth.policy_config
+	$(BIN)/python -m plinth.sdk_tags
 
-bench: $(STAMP)
+bench: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python bench/bench_synth.py
 
 clean:

@@ -22,7 +22,7 @@ rendered, the review is refused rather than given on part of the plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -30,9 +30,9 @@ from typing import Any, Protocol
 
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import EnforcementLevel, Policy, StackValidationPolicy
-from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy import Policy, StackValidationPolicy
 
+from plinth.analyzer import DecodeOnceAnalyzer
 from plinth.engine import provider_urn
 from plinth.environments import Environment, load_environment, project_root
 from plinth.exemptions import (
@@ -56,6 +56,7 @@ from plinth.policy_config import (
     refuse_prod_waiver,
     resolve_policy_config,
 )
+from plinth.progress import silent
 from plinth.synth import program_entries
 from policies.framework import Rule
 from policies.kubernetes.exemptions import exemption_matches, workload_identity
@@ -150,8 +151,23 @@ def check_environment(
         write_plan(root / "out" / name, plan_document(name, entries, inputs))
     else:
         entries = read_plan(plan, name, inputs)
+    return review(root, name, environment, entries, policy)
+
+
+def review(
+    root: Path,
+    name: str,
+    environment: Environment,
+    entries: Sequence[Mapping[str, Any]],
+    policy: EnvironmentPolicy,
+    *,
+    progress: Callable[[str], None] = silent,
+) -> CheckReport:
+    """The pack's verdict on the plan `entries` of `environment` (named `name` on the
+    command line, in project `root`) under `policy`; `progress` hears of each resource as
+    the pack reaches it."""
     tier = environment.platform.tier
-    violations = tuple(findings(entries, policy, tier))
+    violations = tuple(findings(entries, policy, tier, progress))
     return CheckReport(
         environment=name,
         tier=tier,
@@ -222,12 +238,15 @@ def _tier_and_environment_config(environment: Environment) -> tuple[dict[str, An
 
 
 def findings(
-    entries: Sequence[Mapping[str, Any]], policy: EnvironmentPolicy, tier: str
+    entries: Sequence[Mapping[str, Any]],
+    policy: EnvironmentPolicy,
+    tier: str,
+    progress: Callable[[str], None] = silent,
 ) -> list[Violation]:
     """What the pack reports under the environment's config, plus what its waivers and
     exemptions hide: each waived rule runs again at the tier's own level and without
     exemptions, and every finding the waiver lowered or hid carries its reason."""
-    found = run_pack(entries, policy.settings)
+    found = run_pack(entries, policy.settings, progress=progress)
     deviations = policy.deviations
     affected = deviations.affected_rules()
     if not affected:
@@ -309,11 +328,10 @@ class Analyzer(Protocol):
 
 
 def in_process_analyzer(rules: tuple[Rule, ...] = RULES) -> Analyzer:
-    """The pack's own servicer, without the gRPC server `PolicyPack` would start."""
+    """The pack's own servicer, without the gRPC server `PolicyPack` would start, decoding
+    each resource's properties once instead of once per rule (plinth/analyzer.py)."""
     policies: list[Policy] = [rule.policy for rule in rules]
-    analyzer: Analyzer = _PolicyAnalyzerServicer(
-        PACK_NAME, PACK_VERSION, policies, EnforcementLevel.MANDATORY
-    )
+    analyzer: Analyzer = DecodeOnceAnalyzer(PACK_NAME, PACK_VERSION, policies)
     return analyzer
 
 
@@ -322,6 +340,7 @@ def run_pack(
     settings: Mapping[str, PolicySetting],
     rules: tuple[Rule, ...] = RULES,
     analyzer: Analyzer | None = None,
+    progress: Callable[[str], None] = silent,
 ) -> list[Violation]:
     """Every violation the pack reports for the plan `entries` under `settings`.
 
@@ -332,12 +351,15 @@ def run_pack(
     analyzer.Configure(_configure_request(settings), None)
     by_urn = {str(entry["urn"]): entry for entry in entries}
     types = {urn: str(entry["type"]) for urn, entry in by_urn.items()}
+    properties = _Properties()
     violations: list[Violation] = []
-    for entry in entries:
-        request = analyzer_pb2.AnalyzeRequest(**_resource_fields(entry, by_urn))
+    for index, entry in enumerate(entries, start=1):
+        progress(f"checking resource {index} of {len(entries)}: {entry['name']}")
+        request = analyzer_pb2.AnalyzeRequest(**_resource_fields(entry, by_urn, properties))
         violations += _violations(analyzer.Analyze(request, None), str(entry["urn"]), types)
+    progress(f"checking the stack: {len(entries)} resources")
     stack_request = analyzer_pb2.AnalyzeStackRequest(
-        resources=[_stack_resource(entry, by_urn) for entry in entries]
+        resources=[_stack_resource(entry, by_urn, properties) for entry in entries]
     )
     violations += _violations(analyzer.AnalyzeStack(stack_request, None), "", types)
     return sorted(set(violations), key=_report_order)
@@ -369,12 +391,26 @@ def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
+class _Properties:
+    """Each resource's inputs as a protobuf Struct, built once per run of the pack: a
+    resource is sent in its own request, in the stack's, and as the provider of others."""
+
+    def __init__(self) -> None:
+        self._structs: dict[str, struct_pb2.Struct] = {}
+
+    def of(self, entry: Mapping[str, Any]) -> struct_pb2.Struct:
+        urn = str(entry["urn"])
+        if urn not in self._structs:
+            self._structs[urn] = _struct(entry.get("inputs") or {})
+        return self._structs[urn]
+
+
 def _resource_fields(
-    entry: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]
+    entry: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]], properties: _Properties
 ) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "type": entry["type"],
-        "properties": _struct(entry.get("inputs") or {}),
+        "properties": properties.of(entry),
         "urn": entry["urn"],
         "name": entry["name"],
         "options": analyzer_pb2.AnalyzerResourceOptions(
@@ -388,7 +424,7 @@ def _resource_fields(
     if provider is not None:
         fields["provider"] = analyzer_pb2.AnalyzerProviderResource(
             type=provider["type"],
-            properties=_struct(provider.get("inputs") or {}),
+            properties=properties.of(provider),
             urn=provider["urn"],
             name=provider["name"],
         )
@@ -396,10 +432,10 @@ def _resource_fields(
 
 
 def _stack_resource(
-    entry: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]]
+    entry: Mapping[str, Any], by_urn: Mapping[str, Mapping[str, Any]], properties: _Properties
 ) -> analyzer_pb2.AnalyzerResource:
     return analyzer_pb2.AnalyzerResource(
-        **_resource_fields(entry, by_urn),
+        **_resource_fields(entry, by_urn, properties),
         parent=str(entry.get("parent") or ""),
         dependencies=list(entry.get("dependencies") or []),
     )

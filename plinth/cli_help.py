@@ -144,6 +144,27 @@ COMMANDS: dict[str, CommandHelp] = {
             INTERRUPTED,
         ),
     ),
+    "preview": CommandHelp(
+        summary="synth, then check that plan, in one process (make preview)",
+        description=(
+            "What `make preview` runs: synthesize ENV as `plinth synth` does (the same "
+            "DIR/plan.json and DIR/manifests/, the same lines per component), then run the "
+            "policy pack on those resources as `plinth check ENV --plan DIR/plan.json` does "
+            "and print its table. One process: the SDKs are imported once. On a terminal "
+            "one status line says which component, chart or resource it is at.\n\n"
+            + ENVIRONMENT_ARGUMENT
+        ),
+        examples=(
+            ("plinth preview local", "writes out/local/ and prints the pack's verdict on it"),
+            ("plinth preview prod --out /tmp/prod", "the prod environment, into /tmp/prod"),
+        ),
+        exit_codes=(
+            (0, "the plan is written and has no mandatory violation"),
+            (1, "the program failed, or a mandatory violation"),
+            (2, BAD_INPUT + " (the environment file, --out, policy config)"),
+            INTERRUPTED,
+        ),
+    ),
     "graph": CommandHelp(
         summary="draw components and their dependencies",
         description=(

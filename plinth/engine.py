@@ -16,16 +16,19 @@ import logging
 import runpy
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks, settings
+from pulumi.runtime import resource as resource_runtime
+from pulumi.runtime.proto import source_pb2
 
 from plinth.environments import Environment
 from plinth.placeholders import AWS_PROVIDER, DEFAULT_REGION, aws_outputs
+from plinth.progress import silent
 
 # Markers of Pulumi's property wire format (sdk/python/lib/pulumi/runtime/rpc.py).
 SIGNATURE_KEY = "4dabf18193072939515e22adb298388d"
@@ -89,8 +92,10 @@ class PlaceholderMocks(mocks.Mocks):
 class RecordingMonitor(mocks.MockMonitor):
     """A mock monitor that keeps every registration request as a plan entry."""
 
-    def __init__(self, mock: mocks.Mocks) -> None:
+    def __init__(self, mock: mocks.Mocks, progress: Callable[[str], None] = silent) -> None:
         super().__init__(mock)
+        self.progress = progress
+        self.top_level: dict[str, str] = {}  # URN -> name of its top-level resource
         self.entries: list[dict[str, Any]] = []
         self.former_names: dict[str, str] = {}  # URN -> the name it had before a rename
         self.worker_loops: set[asyncio.AbstractEventLoop] = set()
@@ -121,7 +126,14 @@ class RecordingMonitor(mocks.MockMonitor):
             self.transforms[response.urn] = transforms
         if request.type != STACK_TYPE:
             self.entries.append(plan_entry(request, response.urn))
+            self._report(request, response.urn)
         return response
+
+    def _report(self, request: Any, urn: str) -> None:
+        """Progress: the top-level component being built, and how many resources so far."""
+        component = self.top_level.get(request.parent) or str(request.name)
+        self.top_level[urn] = component
+        self.progress(f"running the program: {component} ({len(self.entries)} resources)")
 
     def _inherited_former_name(self, request: Any) -> str | None:
         """A child named after its renamed parent had the parent's former name as prefix
@@ -215,9 +227,11 @@ def run_program(
     root: Path,
     environment: Environment,
     transforms: dict[str, list[Callable[..., Any]]] | None = None,
+    progress: Callable[[str], None] = silent,
 ) -> list[dict[str, Any]]:
     """Run `stacks/__main__.py` for `environment` under mocks; the plan entries, by URN.
-    `transforms`, when given, receives each resource's own `transforms=` by URN."""
+    `transforms`, when given, receives each resource's own `transforms=` by URN;
+    `progress` hears of each registration."""
     program = str(root / "stacks" / "__main__.py")
     return record(
         lambda: runpy.run_path(program, run_name="__main__"),
@@ -225,6 +239,7 @@ def run_program(
         config=environment.pulumi_config,
         secret_keys=environment.secret_keys,
         transforms=transforms,
+        progress=progress,
     )
 
 
@@ -235,6 +250,7 @@ def record(
     config: Mapping[str, str],
     secret_keys: Sequence[str] = (),
     transforms: dict[str, list[Callable[..., Any]]] | None = None,
+    progress: Callable[[str], None] = silent,
 ) -> list[dict[str, Any]]:
     """Run `program` (anything that registers resources) under mocks as stack `stack` with
     `config`; the plan entries it registered, by URN. Tests build single components this way.
@@ -243,7 +259,7 @@ def record(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     mock = PlaceholderMocks()
-    monitor = RecordingMonitor(mock)
+    monitor = RecordingMonitor(mock, progress)
     pulumi.runtime.set_mocks(
         mock,
         project="plinth",
@@ -259,7 +275,8 @@ def record(
         program()
 
     try:
-        run()
+        with _without_stack_traces():
+            run()
     finally:
         # Join the executor's threads before closing, so none outlives its loop.
         loop.run_until_complete(loop.shutdown_default_executor())
@@ -267,11 +284,31 @@ def record(
         for worker_loop in monitor.worker_loops:
             worker_loop.close()
         # The mock monitor's worker threads open event loops of their own; collecting them
-        # now closes them cleanly instead of noisily at interpreter exit.
-        gc.collect()
+        # now closes them cleanly instead of noisily later. Not when the command holds
+        # the collector off (plinth/heap.py): a full collection of the SDKs' heap costs
+        # more than the run, and the process exits with that heap frozen.
+        if gc.isenabled():
+            gc.collect()
     if transforms is not None:
         transforms.update(monitor.transforms)
     return sorted(monitor.entries, key=lambda entry: str(entry["urn"]))
+
+
+@contextlib.contextmanager
+def _without_stack_traces() -> Iterator[None]:
+    """The SDK's registrations without the caller's stack trace.
+
+    For each resource the SDK walks the Python stack and sends every frame's file and line
+    (the CLI shows where a failing resource was declared): a fifth of the cost of a
+    registration, for a field the plan does not record. Private API of the pinned SDK
+    (`pulumi.runtime.resource._get_stack_trace`), pinned in tests/test_engine.py.
+    """
+    original = resource_runtime._get_stack_trace
+    resource_runtime._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        resource_runtime._get_stack_trace = original
 
 
 def kubernetes_objects(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

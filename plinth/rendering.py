@@ -44,6 +44,7 @@ from plinth.chart_sources import ChartRequest, ChartSource, locate_chart, locate
 from plinth.chart_values import check_chart_values
 from plinth.engine import SECRET_MARK, make_urn
 from plinth.kube_version import satisfies
+from plinth.progress import silent
 from stacks.config import ConfigError
 
 CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
@@ -144,21 +145,26 @@ def expand_plan(
     kubernetes_version: str,
     source: ChartSource,
     transforms: Mapping[str, Sequence[Transform]] | None = None,
+    progress: Callable[[str], None] = silent,
 ) -> Expansion:
     """The objects every ConfigFile and Chart of the plan deploys, as plan entries.
 
     ConfigFiles first: their CRDs tell the charts which API versions the cluster will serve.
     `transforms` are the resources' own `transforms=` by URN: the engine applies a
     component's, and its ancestors', to each object it renders, and so does this.
+    `progress` hears of each file and chart as it starts.
     """
     parents = {entry["urn"]: entry["parent"] for entry in entries}
     expansion = Expansion(transforms=_inherited(transforms or {}, parents))
     for entry in sorted(entries, key=lambda e: e["urn"]):
         if entry["type"] == CONFIG_FILE_TYPE:
+            progress(f"reading CRD file {entry['name']}")
             objects = json.loads(_parsed_file(locate_file(source, entry["inputs"]["file"])))
             _add_children(expansion, entry, objects, DEFAULT_NAMESPACE)
     for entry in sorted(entries, key=lambda e: e["urn"]):
         if entry["type"] == CHART_TYPE:
+            inputs = entry["inputs"]
+            progress(f"rendering chart {entry['name']} ({inputs['chart']} {inputs.get('version')})")
             namespace = str(entry["inputs"].get("namespace") or DEFAULT_NAMESPACE)
             objects = render_chart(entry, kubernetes_version, source, expansion.api_versions)
             _add_children(expansion, entry, objects, namespace)

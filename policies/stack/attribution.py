@@ -2,24 +2,18 @@
 labels, AWS and Azure resources the ownership tags.
 
 Cloud tags: a resource is held to the required tags when it has a `tags` input or when
-its class in the installed SDK (pulumi_aws, pulumi_azure_native) takes a `tags` argument;
-a type the SDK does not know is judged only by a `tags` input it has. AWS resources also
-count the tags of their provider's `defaultTags`, as the AWS provider applies them.
+its class in the pinned SDK (pulumi_aws, pulumi_azure_native) takes a `tags` argument
+(policies/taggable_types.py, generated from the SDKs); a type the SDK does not know is
+judged only by a `tags` input it has. AWS resources also count the tags of their
+provider's `defaultTags`, as the AWS provider applies them.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
-import inspect
 import json
-import keyword
-import re
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import pulumi
 from pulumi_policy import (
     PolicyProviderResource,
     PolicyResource,
@@ -36,6 +30,7 @@ from policies.framework import (
     stack_rule,
     string_list_schema,
 )
+from policies.taggable_types import TAGGABLE_TYPES
 
 AWS_PROVIDER = "pulumi:providers:aws"
 DEFAULT_LABELS = ("plinth.io/owner", "plinth.io/cost-centre", "plinth.io/environment")
@@ -44,7 +39,6 @@ DEFAULT_TAGS = ("owner", "cost-centre", "environment")
 # The AWS provider applies defaultTags to every resource with tags except Auto Scaling
 # groups (HashiCorp, "Default Tags in the Terraform AWS Provider"; pulumi-aws bridges it).
 _NO_DEFAULT_TAGS = frozenset({"aws:autoscaling/group:Group"})
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _is_kubernetes_object(resource: PolicyResource) -> bool:
@@ -101,51 +95,11 @@ def _default_tags(resource_type: str, provider: PolicyProviderResource | None) -
     return _keys(dig(default_tags, "tags"))
 
 
-def _sdk_module(resource_type: str) -> tuple[str, str] | None:
-    """The Python module and class name of an aws or azure-native type token."""
-    parts = resource_type.split(":")
-    if len(parts) != 3:
-        return None
-    package, module_token, class_name = parts
-    if package == "aws":
-        first = module_token.split("/")[0]
-        segments = [] if first == "index" else [f"{first}_" if keyword.iskeyword(first) else first]
-        root = "pulumi_aws"
-    elif package == "azure-native":
-        segments = module_token.split("/")
-        root = "pulumi_azure_native"
-    else:
-        return None
-    if not all(_IDENTIFIER.match(part) for part in [*segments, class_name]):
-        return None
-    return ".".join([root, *segments]), class_name
-
-
-@functools.cache
-def accepts_tags(resource_type: str) -> bool | None:
-    """Whether the installed SDK's class for `resource_type` takes a `tags` input; None
-    when the SDK is not installed or does not know the type."""
-    located = _sdk_module(resource_type)
-    if located is None:
-        return None
-    module_name, class_name = located
-    with warnings.catch_warnings():
-        # The SDKs warn, as they load, about deprecated classes this rule does not use; the
-        # root packages load their modules lazily, on first attribute access.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            module = importlib.import_module(module_name)
-            resource_class = getattr(module, class_name, None)
-            args_class = getattr(module, f"{class_name}Args", None)
-        except ImportError:
-            return None
-    if (
-        not isinstance(resource_class, type)
-        or pulumi.get_type_token(resource_class) != resource_type
-        or not isinstance(args_class, type)
-    ):
-        return None
-    return "tags" in inspect.signature(args_class).parameters
+def accepts_tags(resource_type: str) -> bool:
+    """Whether the SDK's class for `resource_type` takes a `tags` input; False when the SDKs
+    do not know the type. The answer is a table generated from pulumi_aws and
+    pulumi_azure_native (policies/taggable_types.py), not an import of their services."""
+    return resource_type in TAGGABLE_TYPES
 
 
 def _validate_tags(args: StackValidationArgs, report: ReportViolation) -> None:

@@ -172,7 +172,7 @@ def in_project(
     monkeypatch.setenv("PLINTH_PROJECT_DIR", str(project))
     monkeypatch.chdir(project)
 
-    def replayed(root: Path, environment: Environment) -> list[dict[str, Any]]:  # noqa: ARG001
+    def replayed(root: Path, environment: Environment, *progress: object) -> list[dict[str, Any]]:  # noqa: ARG001
         return copy.deepcopy(recorded_plan)
 
     monkeypatch.setattr("plinth.synth.program_entries", replayed)

@@ -1,0 +1,1 @@
+"""`make bench`: the offline commands measured against the import floor."""

@@ -1,0 +1,158 @@
+"""pulumi-policy's own analyzer servicer, decoding each resource's properties once.
+
+For every rule, the servicer turns a resource's properties from the wire (a protobuf
+`Struct`) into what the rule reads: `json_format.MessageToDict`, then
+`deserialize_properties`, then `unknown_checking_proxy`. That is once per resource *and
+rule* in `Analyze`, and once per resource and stack rule in `AnalyzeStack`: with the
+rendered CRDs in a plan, decoding cost seconds while the rules themselves cost a tenth of
+that. The result depends only on the properties, so this servicer runs the pack's own
+`Analyze` and `AnalyzeStack`, unchanged, with those three steps remembered by the
+properties' content: each distinct set of properties is decoded once per run of the
+pack, and every rule reads the same read-only proxy.
+
+What this relies on is private API of pulumi-policy (pinned in pyproject.toml): the
+servicer class, and the module globals `json_format`, `deserialize_properties` and
+`unknown_checking_proxy` that its methods call. tests/test_analyzer.py pins them, and
+that the verdicts equal the unmodified servicer's. The globals are replaced only while
+one of this servicer's calls runs, and put back after it.
+
+Rules read properties, never write them (`policies/framework.py`): a proxy shared by
+every rule is then the same as one per rule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pulumi_policy.policy as servicer_module
+from google.protobuf import json_format, struct_pb2
+from pulumi_policy import EnforcementLevel, Policy
+from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+from pulumi_policy.proxy import unknown_checking_proxy
+
+# The servicer module's globals this module stands in for, while a call runs.
+DECODING_STEPS = ("json_format", "deserialize_properties", "unknown_checking_proxy")
+
+
+class _Decoded(dict[str, Any]):
+    """What MessageToDict gave for one Struct (empty when its proxy is already known),
+    tagged with the Struct's content."""
+
+    __slots__ = ("content",)
+
+    def __init__(self, content: bytes, decoded: dict[str, Any] | None = None) -> None:
+        super().__init__(decoded or {})
+        self.content = content
+
+
+class _Deserialized(dict[str, Any]):
+    """What deserialize_properties gave for one _Decoded, with the same tag."""
+
+    __slots__ = ("content",)
+
+    def __init__(self, content: bytes, deserialized: dict[str, Any] | None = None) -> None:
+        super().__init__(deserialized or {})
+        self.content = content
+
+
+class _JsonFormat:
+    """`google.protobuf.json_format` as the servicer sees it: MessageToDict remembered."""
+
+    def __init__(self, message_to_dict: Callable[..., Any]) -> None:
+        self.MessageToDict = message_to_dict
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(json_format, name)
+
+
+class PropertyDecoder:
+    """The servicer's three decoding steps, each set of properties decoded once.
+
+    The key is the Struct's deterministic serialization: equal properties, equal key,
+    whichever request (resource, its provider, the stack) they arrive in. Serializing a
+    large Struct for every rule costs too, so each Struct object's key is remembered by
+    the object (held, so that its id stays its own): protobuf hands out the same object
+    for a field each time it is read.
+    """
+
+    def __init__(
+        self,
+        message_to_dict: Callable[..., Any],
+        deserialize: Callable[..., Any],
+        proxy: Callable[[Any], Any],
+    ) -> None:
+        self._message_to_dict = message_to_dict
+        self._deserialize = deserialize
+        self._proxy = proxy
+        self.proxies: dict[bytes, Any] = {}
+        self._contents: dict[int, tuple[struct_pb2.Struct, bytes]] = {}
+        self.decoded = 0  # how many Structs were really decoded
+
+    def message_to_dict(self, message: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not isinstance(message, struct_pb2.Struct):
+            return self._message_to_dict(message, *args, **kwargs)
+        known = self._contents.get(id(message))
+        if known is not None and known[0] is message:
+            content = known[1]
+        else:
+            content = message.SerializeToString(deterministic=True)
+            self._contents[id(message)] = (message, content)
+        if content in self.proxies:
+            return _Decoded(content)
+        self.decoded += 1
+        return _Decoded(content, self._message_to_dict(message))
+
+    def deserialize_properties(self, props: Any, proxy_secrets: bool = False) -> Any:
+        if not isinstance(props, _Decoded) or proxy_secrets:
+            return self._deserialize(props, proxy_secrets)
+        if props.content in self.proxies:
+            return _Deserialized(props.content)
+        return _Deserialized(props.content, self._deserialize(props))
+
+    def unknown_checking_proxy(self, props: Any) -> Any:
+        if not isinstance(props, _Deserialized):
+            return self._proxy(props)
+        proxy = self.proxies.get(props.content)
+        if proxy is None:
+            proxy = self.proxies[props.content] = self._proxy(props)
+        return proxy
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """The servicer module's decoding steps replaced by these, for one call."""
+        originals = {name: getattr(servicer_module, name) for name in DECODING_STEPS}
+        replacements = {
+            "json_format": _JsonFormat(self.message_to_dict),
+            "deserialize_properties": self.deserialize_properties,
+            "unknown_checking_proxy": self.unknown_checking_proxy,
+        }
+        for name, replacement in replacements.items():
+            setattr(servicer_module, name, replacement)
+        try:
+            yield
+        finally:
+            for name, original in originals.items():
+                setattr(servicer_module, name, original)
+
+
+class DecodeOnceAnalyzer(_PolicyAnalyzerServicer):
+    """The pack's servicer; each distinct set of properties is decoded once per instance."""
+
+    def __init__(self, name: str, version: str, policies: list[Policy]) -> None:
+        super().__init__(name, version, policies, EnforcementLevel.MANDATORY)
+        self.decoder = PropertyDecoder(
+            json_format.MessageToDict,
+            deserialize_properties,
+            unknown_checking_proxy,
+        )
+
+    def Analyze(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC method name)
+        with self.decoder.installed():
+            return super().Analyze(request, context)  # type: ignore[no-untyped-call]
+
+    def AnalyzeStack(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC method name)
+        with self.decoder.installed():
+            return super().AnalyzeStack(request, context)  # type: ignore[no-untyped-call]
