@@ -5,7 +5,7 @@ No command can start faster than its SDKs import, and how fast they import depen
 the machine and on how busy it is; so each figure of the benchmark is a ratio to this
 floor, measured in the same run, each command paired with a run of the floor just before
 it. The modules are the SDKs' packages the platform uses (the Kubernetes API groups and
-the AWS services its components create, tests/test_bench.py keeps the list complete),
+the AWS services its components create, tests/bench/test_bench.py keeps the list complete),
 the Helm engine, the policy SDK, and the libraries configuration is read with.
 
     .venv/bin/python bench/import_floor.py

@@ -12,7 +12,7 @@ pack, and every rule reads the same read-only proxy.
 
 What this relies on is private API of pulumi-policy (pinned in pyproject.toml): the
 servicer class, and the module globals `json_format`, `deserialize_properties` and
-`unknown_checking_proxy` that its methods call. tests/test_analyzer.py pins them, and
+`unknown_checking_proxy` that its methods call. tests/plinth/test_analyzer.py pins them, and
 that the verdicts equal the unmodified servicer's. The globals are replaced only while
 one of this servicer's calls runs, and put back after it.
 

@@ -301,7 +301,7 @@ def _without_stack_traces() -> Iterator[None]:
     For each resource the SDK walks the Python stack and sends every frame's file and line
     (the CLI shows where a failing resource was declared): a fifth of the cost of a
     registration, for a field the plan does not record. Private API of the pinned SDK
-    (`pulumi.runtime.resource._get_stack_trace`), pinned in tests/test_engine.py.
+    (`pulumi.runtime.resource._get_stack_trace`), pinned in tests/plinth/test_engine.py.
     """
     original = resource_runtime._get_stack_trace
     resource_runtime._get_stack_trace = source_pb2.StackTrace

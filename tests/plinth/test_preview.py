@@ -14,7 +14,7 @@ import pytest
 from plinth.preview import preview
 from plinth.progress import ERASE_LINE, Progress
 from tests.conftest import ROOT
-from tests.test_cli import local_config, run_plinth, write_environment
+from tests.plinth.test_cli import local_config, run_plinth, write_environment
 
 
 def _files(directory: Path) -> dict[str, bytes]:
