@@ -159,17 +159,24 @@ def package_version() -> str:
         return "(not installed: run make install)"
 
 
-def _next_step(environment: str, out_dir: Path) -> str:
-    """What `plinth synth` suggests next: the policy check on the plan it wrote, then the
-    Pulumi CLI, whose stack ENV has environments/Pulumi.ENV.yaml as its settings file."""
+def _next_step(environment: str, out_dir: Path, *, blocked: bool | None = None) -> str:
+    """What synth (`blocked` None: not checked yet) or preview (checked: `blocked` when a
+    mandatory rule failed) suggests next: the policy check on the plan, or fixing what it
+    blocked on, then the Pulumi CLI, whose stack ENV has environments/Pulumi.ENV.yaml as
+    its settings file."""
     from plinth.environments import environment_file  # noqa: PLC0415
 
     plan = out_dir / "plan.json"
     here = Path.cwd()
     shown = plan.relative_to(here) if plan.is_relative_to(here) else plan
+    first = {
+        None: f"plinth check {environment} --plan {shown} (the policy pack), then ",
+        True: "fix the mandatory findings above and preview again, then ",
+        False: "",
+    }[blocked]
     return (
-        f"next: plinth check {environment} --plan {shown} (the policy pack), "
-        f"then pulumi up -s {environment}\n"
+        f"next: {first}pulumi up -s {environment}, which runs the policy pack again with "
+        f"--policy-pack policies --policy-pack-config <(plinth policy-config {environment})\n"
         f"      stack {environment}'s settings file is {environment_file(environment)} "
         f"(Pulumi.yaml: stackConfigDir); a new stack needs pulumi stack init {environment} "
         "first, which records a passphrase or KMS secrets provider in that file: commit it"
@@ -297,7 +304,11 @@ def _preview(args: argparse.Namespace) -> int:
     from plinth.preview import preview  # noqa: PLC0415
 
     _refuse_early(args.out)
+    from plinth.environments import project_root  # noqa: PLC0415
+
     report = preview(args.environment, args.out)
+    out_dir = args.out if args.out is not None else project_root() / "out" / args.environment
+    print(_next_step(args.environment, out_dir, blocked=bool(report.mandatory)))
     return EXIT_FAILED if report.mandatory else 0
 
 

@@ -37,7 +37,12 @@ def test_preview_prints_and_writes_what_synth_then_check_of_its_plan_do(tmp_path
     summary, next_step = synth.stdout.split("\nnext: plinth check ", 1)
     assert next_step
     expected = summary.replace(str(tmp_path / "synth"), str(tmp_path / "preview")) + "\n"
-    assert previewed.stdout == expected + check.stdout
+    shown, after = previewed.stdout.split("\nnext: ", 1)
+    assert shown + "\n" == expected + check.stdout
+    # Then what to do next: the check is done, so straight to the Pulumi CLI.
+    assert after.startswith("pulumi up -s onprem, which runs the policy pack again")
+    assert "plinth policy-config onprem" in after
+    assert "pulumi stack init onprem" in after
     assert _files(tmp_path / "preview") == _files(tmp_path / "synth")
 
 
@@ -52,6 +57,7 @@ def test_preview_exits_1_on_a_mandatory_violation(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "strict: " in result.stdout  # the synth summary came first
     assert "mandatory  images-pinned-by-digest" in result.stdout
+    assert "next: fix the mandatory findings above and preview again" in result.stdout
     assert (tmp_path / "out" / "strict" / "plan.json").is_file()
 
 
