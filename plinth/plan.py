@@ -40,7 +40,8 @@ LARGE_OBJECT_BYTES = 64 * 1024
 RESOURCES_MARK = "<plinth: resources go here>"
 # What a plan is synthesized from, besides the environment file: the project's code and
 # the upstream data charts are rendered from. Hashing ~100 small files costs milliseconds.
-SOURCE_DIRS = ("plinth", "stacks", "components", "addons", "policies")
+# Every package of the project (pyproject.toml's packages; a test keeps the two equal).
+SOURCE_DIRS = ("plinth", "stacks", "targets", "components", "clouds", "addons", "policies")
 SOURCE_FILES = ("pyproject.toml", "Pulumi.yaml")
 
 

@@ -6,8 +6,8 @@ directory, and that revision's own code synthesizes them in a subprocess, so tha
 to components or stacks shows up as well as a change to the environment file.
 
 The subprocess runs that code and no other. Plinth is installed in editable mode, whose
-import hook serves `plinth`, `stacks`, `components`, `addons` and `policies` modules from
-the current checkout: any module the old revision lacks would come from there, mixing two
+import hook serves the project's packages (`plinth.plan.SOURCE_DIRS`) from the current
+checkout: any module the old revision lacks would come from there, mixing two
 revisions (and failing with an ImportError when the two disagree). So the interpreter
 starts isolated (`python -I`: no PYTHONPATH, no user site, no current directory on the
 path), a bootstrap drops the editable install's finders, looks the project's top-level
@@ -29,7 +29,7 @@ from typing import Any
 
 from plinth.chart_sources import chart_source_environment
 from plinth.environments import project_root
-from plinth.plan import read_plan
+from plinth.plan import SOURCE_DIRS, read_plan
 from stacks.config import ConfigError
 
 GIT_TIMEOUT_S = 60
@@ -120,7 +120,7 @@ def synthesize_in_subprocess(tree: Path, environment: str, label: str) -> list[d
 _ISOLATED_BOOTSTRAP = """
 import importlib.machinery, os, runpy, sys
 tree = sys.argv[1]
-project = {"addons", "components", "plinth", "policies", "stacks"}
+project = set(sys.argv[2].split(","))
 
 class TreeOnly:
     @staticmethod
@@ -140,14 +140,16 @@ sys.path_importer_cache.clear()
 import plinth
 if os.path.dirname(os.path.dirname(os.path.abspath(plinth.__file__))) != tree:
     sys.exit("plinth was imported from " + plinth.__file__ + ", not from " + tree)
-sys.argv = ["plinth", *sys.argv[2:]]
+sys.argv = ["plinth", *sys.argv[3:]]
 runpy.run_module("plinth.cli", run_name="__main__", alter_sys=True)
 """
 
 
 def isolated_command(tree: Path, *plinth_args: str) -> list[str]:
     """The command that runs `plinth PLINTH_ARGS` with the code in `tree` and no other."""
-    return [sys.executable, "-I", "-c", _ISOLATED_BOOTSTRAP, str(tree.resolve()), *plinth_args]
+    packages = ",".join(SOURCE_DIRS)
+    bootstrap = [sys.executable, "-I", "-c", _ISOLATED_BOOTSTRAP, str(tree.resolve()), packages]
+    return [*bootstrap, *plinth_args]
 
 
 def _synthesize(tree: Path, environment: str, label: str, out_dir: Path) -> list[dict[str, Any]]:

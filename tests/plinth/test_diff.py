@@ -653,3 +653,21 @@ def test_renaming_the_prod_storage_component_replaces_buckets_and_keys_unless_al
     assert {c["action"] for c in buckets} == {"update"}
     assert all(c["previous_urn"].split("::")[-1].startswith("prod-storage-") for c in buckets)
     assert document["stateful_replacements"] == []
+
+
+def test_rev_sees_a_change_to_a_target(repo: Path) -> None:
+    """The other revision synthesizes with its own targets/ (not the work tree's)."""
+    edit_file(
+        repo / "targets" / "eks" / "control_plane.py",
+        "deletion_window_in_days=30,",
+        "deletion_window_in_days=7,",
+    )
+    result = run_plinth("diff", "prod", "--rev", "HEAD", "--format", "json", project=repo)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    keys = [c for c in document["changes"] if c["urn"].endswith("::prod-eks-secrets")]
+    (key,) = [c for c in keys if c["type"] == "aws:kms/key:Key"]
+    assert key["action"] == "update"
+    assert [(p["path"], p["before"], p["after"]) for p in key["paths"]] == [
+        ("deletionWindowInDays", 30, 7)
+    ]

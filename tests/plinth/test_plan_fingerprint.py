@@ -9,12 +9,13 @@ hand-written), with a one-line error saying to synthesize again.
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from plinth.plan import plan_inputs, resources_digest
+from plinth.plan import SOURCE_DIRS, plan_inputs, resources_digest
 from tests.conftest import ROOT
 from tests.plinth.test_cli import local_config, run_plinth, write_environment
 
@@ -121,3 +122,10 @@ def test_the_fingerprint_follows_the_code_and_the_upstream_data(
     assert {key for key in before if after_code[key] != after_upstream[key]} == {
         "upstream_manifest"
     }
+
+
+def test_the_fingerprint_hashes_every_package_of_the_project() -> None:
+    """A package missing from SOURCE_DIRS could change a plan without making it stale."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert {pattern.removesuffix("*") for pattern in packages} == set(SOURCE_DIRS)
