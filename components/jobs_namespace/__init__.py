@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
-from components.contract import Component, Deployed, Placement
+from components.contract import Component, Deployed, DeployFunction, Placement
 from components.jobs_namespace.args import JobsNamespaceArgs, shared_volume_problem
 
 if TYPE_CHECKING:
@@ -39,6 +40,35 @@ def deployed_jobs_namespace(deployed: Deployed) -> JobsNamespace:
     if not isinstance(jobs, JobsNamespace):  # pragma: no cover (the registry's own entry)
         raise TypeError(f"{COMPONENT.key} deployed something other than a JobsNamespace")
     return jobs
+
+
+class JobsOperator(Protocol):
+    """The constructor of a component whose jobs run in the jobs namespace."""
+
+    def __call__(
+        self,
+        name: str,
+        args: Any,
+        *,
+        cluster: Cluster,
+        jobs_namespace: JobsNamespace,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> pulumi.ComponentResource: ...
+
+
+def deploy_beside_jobs(operator: Callable[[], JobsOperator]) -> DeployFunction:
+    """The deploy function of a component whose jobs run in the jobs namespace: `operator`
+    imports its class (and the Kubernetes SDK) only when it deploys."""
+
+    def deploy(
+        args: Any, cluster: Cluster, deployed: Deployed, where: Placement
+    ) -> pulumi.ComponentResource:
+        jobs = deployed_jobs_namespace(deployed)
+        return operator()(
+            where.name, args, cluster=cluster, jobs_namespace=jobs, opts=where.options()
+        )
+
+    return deploy
 
 
 def _problem(args: JobsNamespaceArgs, config: PlatformConfig) -> str | None:

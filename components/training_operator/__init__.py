@@ -5,30 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from components.args import example_problem
-from components.contract import Component, Deployed, Placement
+from components.contract import Component
 from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
-from components.jobs_namespace import deployed_jobs_namespace
+from components.jobs_namespace import JobsOperator, deploy_beside_jobs
 from components.training_operator.args import TrainingOperatorArgs
 
 if TYPE_CHECKING:
-    import pulumi
-
-    from components.cluster import Cluster
     from stacks.config import PlatformConfig
 
 
-def _deploy(
-    args: TrainingOperatorArgs,
-    cluster: Cluster,
-    deployed: Deployed,
-    where: Placement,
-) -> pulumi.ComponentResource:
+def _operator() -> JobsOperator:
     from components.training_operator.component import TrainingOperator  # noqa: PLC0415 (SDK on deploy)
 
-    jobs = deployed_jobs_namespace(deployed)
-    return TrainingOperator(
-        where.name, args, cluster=cluster, jobs_namespace=jobs, opts=where.options()
-    )
+    return TrainingOperator
 
 
 def _problem(args: TrainingOperatorArgs, config: PlatformConfig) -> str | None:
@@ -48,7 +37,7 @@ COMPONENT = Component(
     args=TrainingOperatorArgs,
     name="training",
     summary="Kubeflow training operator.",
-    deploy=_deploy,
+    deploy=deploy_beside_jobs(_operator),
     requires=(JOBS_NAMESPACE,),
     namespaces=lambda args: {"namespace": args.namespace},
     problem=_problem,
