@@ -50,6 +50,7 @@ from stacks.tiers import EKS_TIER_DEFAULTS, TIER_DEFAULTS
 from targets.eks.args import AWS_REGION, DEFAULT_STORAGE_CLASS, EksClusterArgs
 from targets.existing.args import ExistingCluster
 from targets.node_pools import NodePool, eks_node_pool_problem, existing_node_pool_problem
+from targets.registry import TARGETS
 
 NAMESPACE = "plinth"
 Tier = Literal["dev", "staging", "prod"]
@@ -317,7 +318,7 @@ def _namespace_problem(config: PlatformConfig) -> str | None:
     return None
 
 
-CLUSTER_TARGETS = ("existing", "eks")
+CLUSTER_TARGETS = tuple(TARGETS)
 
 
 def parse_config_value(raw: str) -> Any:

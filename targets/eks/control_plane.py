@@ -180,9 +180,7 @@ class EksCluster(pulumi.ComponentResource):
             self._attach(f"{name}-node", self.node_role, policy_arn)
         for index, (admin, principal) in enumerate(sorted(args.cluster_admins.items())):
             self._cluster_admin(admin, index, keep_secret(principal, args))
-        self.addons_before_nodes = [
-            install_addon(self, name, addon, aws_context) for addon in ADDONS_BEFORE_NODES
-        ]
+        self.addons_before_nodes = [install_addon(self, addon) for addon in ADDONS_BEFORE_NODES]
         provider = k8s.Provider(
             name,
             kubeconfig=pulumi.Output.all(self.eks.endpoint, self.eks.certificate_authority).apply(
@@ -284,34 +282,25 @@ class EksNodeAddons(pulumi.ComponentResource):
     ) -> None:
         super().__init__("plinth:aws:EksNodeAddons", name, None, opts)
         self.addons = [
-            install_addon(
-                self,
-                eks.prefix,
-                addon,
-                eks.aws_context,
-                depends_on=node_pools,
-                former_parent=eks,
-            )
+            install_addon(eks, addon, parent=self, depends_on=node_pools)
             for addon in ADDONS_AFTER_NODES
         ]
         self.register_outputs({})
 
 
 def install_addon(
-    parent: pulumi.Resource,
-    prefix: str,
+    eks: EksCluster,
     addon: str,
-    aws_context: AwsContext,
     *,
+    parent: pulumi.Resource | None = None,
     depends_on: Sequence[pulumi.Resource] = (),
-    former_parent: EksCluster | None = None,
 ) -> aws.eks.Addon:
-    """The managed add-on `addon` of the cluster, named `<prefix>-<addon>`, with its own
-    IAM role when it needs one."""
-    eks = former_parent if former_parent is not None else parent
-    if not isinstance(eks, EksCluster):  # pragma: no cover (a programming error)
-        raise TypeError("install_addon needs the EksCluster")
-    aliases = [pulumi.Alias(parent=former_parent)] if former_parent is not None else None
+    """The managed add-on `addon` of cluster `eks`, named `<cluster>-<addon>`, with its own
+    IAM role when it needs one; a child of `parent` (default: the cluster). Every add-on
+    was the cluster's child before, so under another parent it carries an alias to it."""
+    owner = eks if parent is None else parent
+    aliases = None if owner is eks else [pulumi.Alias(parent=eks)]
+    prefix, aws_context = eks.prefix, eks.aws_context
     role_arn = None
     if addon in ADDON_SERVICE_ACCOUNTS:
         service_account, managed = ADDON_SERVICE_ACCOUNTS[addon]
@@ -322,7 +311,7 @@ def install_addon(
             namespace="kube-system",
             service_account=service_account,
             managed_policy_arns=managed,
-            opts=pulumi.ResourceOptions(parent=parent, aliases=aliases),
+            opts=pulumi.ResourceOptions(parent=owner, aliases=aliases),
         ).arn
     # No addon_version: EKS installs its default for the cluster's Kubernetes version
     # and `plinth preflight` checks that version exists.
@@ -333,5 +322,5 @@ def install_addon(
         service_account_role_arn=role_arn,
         resolve_conflicts_on_create="OVERWRITE",
         resolve_conflicts_on_update="OVERWRITE",
-        opts=aws_context.options(parent, depends_on=list(depends_on), aliases=aliases),
+        opts=aws_context.options(owner, depends_on=list(depends_on), aliases=aliases),
     )

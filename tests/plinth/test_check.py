@@ -214,14 +214,20 @@ def test_mandatory_violation_exits_1(tmp_path: Path) -> None:
     assert any(v["urn"].endswith("::strict-training-controller") for v in blocked)
 
 
-def test_waiver_for_an_unknown_rule_is_a_one_line_error(tmp_path: Path) -> None:
+def waiving_an_unknown_rule(project: Path) -> None:
+    """An environment `waived` in `project` whose plinth:policy waives a rule that does not
+    exist."""
     config = local_config()
     config["plinth:policy"] = {
         "waivers": {
             "no-such-rule": {"enforcement_level": "advisory", "reason": "needed for a demo"}
         }
     }
-    write_environment(tmp_path, "waived", config)
+    write_environment(project, "waived", config)
+
+
+def test_waiver_for_an_unknown_rule_is_a_one_line_error(tmp_path: Path) -> None:
+    waiving_an_unknown_rule(tmp_path)
     result = run_plinth("check", "waived", project=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0

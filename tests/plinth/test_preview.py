@@ -14,6 +14,7 @@ import pytest
 from plinth.preview import preview
 from plinth.progress import ERASE_LINE, Progress
 from tests.conftest import ROOT
+from tests.plinth.test_check import waiving_an_unknown_rule
 from tests.plinth.test_cli import local_config, run_plinth, write_environment
 
 
@@ -62,13 +63,7 @@ def test_preview_exits_1_on_a_mandatory_violation(tmp_path: Path) -> None:
 
 
 def test_a_bad_policy_config_fails_before_anything_is_written(tmp_path: Path) -> None:
-    config = local_config()
-    config["plinth:policy"] = {
-        "waivers": {
-            "no-such-rule": {"enforcement_level": "advisory", "reason": "needed for a demo"}
-        }
-    }
-    write_environment(tmp_path, "waived", config)
+    waiving_an_unknown_rule(tmp_path)
     result = run_plinth("preview", "waived", project=tmp_path)
     assert result.returncode == 2
     assert "plinth:policy.waivers.no-such-rule: no such rule" in result.stderr
