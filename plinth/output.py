@@ -121,10 +121,14 @@ def refuse_project_paths(target: Path, shown: str, *, instead: str = "a folder u
 
 def is_plinth_output(directory: Path) -> bool:
     """Whether Plinth may replace its files in existing `directory`: marked, empty, or
-    holding nothing but Plinth's own files."""
-    if (directory / MARKER_NAME).is_file():
-        return True
+    holding nothing but Plinth's own files.
+
+    One listing decides: another plinth may be claiming the directory meanwhile, and it
+    creates the marker before anything else, so a listing without the marker holds
+    none of that run's files."""
     names = {entry.name for entry in directory.iterdir()}
+    if MARKER_NAME in names:
+        return (directory / MARKER_NAME).is_file()
     return names <= PLINTH_FILES
 
 

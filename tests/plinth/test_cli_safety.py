@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,25 @@ def test_a_writer_that_waits_too_long_fails_in_one_line(
     out = tmp_path / "busy"
     with output_directory(out), pytest.raises(OutputError, match="another plinth"):
         write_plan(out, plan_document("t", []))
+
+
+def test_a_directory_claimed_while_it_is_checked_is_plinths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another plinth claims the new directory (marker, then its staging folder) just
+    # before this one lists it: the listing, not an earlier look, decides.
+    out = tmp_path / "claimed"
+    out.mkdir()
+    listing = Path.iterdir
+
+    def claimed_then_listed(directory: Path) -> Iterator[Path]:
+        if directory == out:
+            (out / MARKER_NAME).write_text(output.MARKER_TEXT, encoding="utf-8")
+            (out / f"{output.STAGING_PREFIX}other").mkdir(exist_ok=True)
+        return listing(directory)
+
+    monkeypatch.setattr(Path, "iterdir", claimed_then_listed)
+    assert output.checked_output_directory(out) == out.resolve()
 
 
 def test_writers_at_once_all_succeed(tmp_path: Path) -> None:
