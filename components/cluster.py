@@ -1,6 +1,6 @@
 """The cluster handle every component receives, whatever target built it.
 
-A target (`targets/`: existing, eks; AKS later) turns its configuration into a
+A target (`targets/`: existing, eks, aks) turns its configuration into a
 `Cluster`: the Kubernetes provider to deploy through and the facts components need to
 render correct objects (Kubernetes version, how GPU nodes are tainted and labelled,
 storage classes, the labels every object carries). Components never look at the target.
@@ -20,6 +20,7 @@ from components.stateful import data_options
 
 if TYPE_CHECKING:
     from clouds.aws.context import AwsCloud
+    from clouds.azure.context import AzureCloud
 
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -96,6 +97,8 @@ class Cluster:
     labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     aws: AwsCloud | None = None
     """What the cluster brings from AWS (eks target) to components that use AWS services."""
+    azure: AzureCloud | None = None
+    """What the cluster brings from Azure (aks target) to components that use Azure services."""
 
     def resource_options(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
         """Options for a component's children: parented to it, deployed to this cluster."""

@@ -42,11 +42,11 @@ class ClusterFacts:
     configuration alone: the same answer offline, in review and in `pulumi up`."""
 
     target: str
-    """Which target builds the cluster: 'existing' or 'eks'."""
+    """Which target builds the cluster: 'existing', 'eks' or 'aks'."""
     gpu_nodes: bool
     """Whether the environment has a node pool with NVIDIA GPUs."""
     cloud: str | None
-    """The cloud whose services the target brings ('aws'), or None for a bare cluster."""
+    """The cloud whose services the target brings ('aws', 'azure'), or None for a bare cluster."""
 
 
 @dataclass(frozen=True)
