@@ -44,12 +44,19 @@ class GpuScheduling:
 
     taint: Taint
     node_selector: Mapping[str, str]
+    also_tolerated: tuple[Taint, ...] = ()
+    """Other taints some GPU nodes carry, which GPU pods tolerate too (on AKS, spot pools'
+    `kubernetes.azure.com/scalesetpriority=spot:NoSchedule`)."""
+
+    def tolerations(self) -> list[dict[str, str]]:
+        """The tolerations a pod needs on every GPU node: the GPU taint's first."""
+        return [taint.toleration() for taint in (self.taint, *self.also_tolerated)]
 
     def pod_placement(self) -> dict[str, object]:
         """`nodeSelector` and `tolerations` for a pod spec that must land on a GPU node."""
         return {
             "nodeSelector": dict(sorted(self.node_selector.items())),
-            "tolerations": [self.taint.toleration()],
+            "tolerations": self.tolerations(),
         }
 
 
@@ -72,7 +79,7 @@ def platform_labels_transform(
     return add_platform_labels
 
 
-# Plinth's own GPU node convention: what EKS node pools carry, and the `existing` target's
+# Plinth's own GPU node convention: what EKS and AKS node pools carry, and the `existing` target's
 # default (plinth:cluster.gpu overrides it there).
 GPU_TAINT = Taint(GPU_RESOURCE, "true", "NoSchedule")
 GPU_NODE_LABELS: Mapping[str, str] = MappingProxyType({"plinth.io/accelerator": "nvidia"})

@@ -27,7 +27,17 @@ from pulumi.runtime import resource as resource_runtime
 from pulumi.runtime.proto import source_pb2
 
 from plinth.environments import Environment
-from plinth.placeholders import AWS_PROVIDER, DEFAULT_REGION, aws_outputs
+from plinth.placeholders import (
+    AWS_PROVIDER,
+    AZURE_PROVIDER,
+    DEFAULT_LOCATION,
+    DEFAULT_REGION,
+    LIST_USER_CREDENTIALS,
+    SUBSCRIPTION_ID,
+    aws_outputs,
+    azure_outputs,
+    user_credentials,
+)
 from plinth.progress import silent
 
 # Markers of Pulumi's property wire format (sdk/python/lib/pulumi/runtime/rpc.py).
@@ -60,6 +70,8 @@ class PlaceholderMocks(mocks.Mocks):
 
     def __init__(self) -> None:
         self.aws_regions: dict[str, str] = {}  # AWS provider id -> its region
+        # azure-native provider id -> its (subscription, location)
+        self.azure_providers: dict[str, tuple[str, str]] = {}
         # (type, name) -> the name it was first created under, from its aliases: a renamed
         # resource keeps the physical name the provider gave it at creation.
         self.former_names: dict[tuple[str, str], str] = {}
@@ -80,12 +92,27 @@ class PlaceholderMocks(mocks.Mocks):
             state = {**aws_outputs(args.typ, physical, state, region), **state}
             if args.typ == "aws:s3/bucket:Bucket":
                 resource_id = str(state["bucket"])  # a bucket's id is its name
+        elif args.typ == AZURE_PROVIDER:
+            self.azure_providers[resource_id] = (
+                str(state.get("subscriptionId") or SUBSCRIPTION_ID),
+                str(state.get("location") or DEFAULT_LOCATION),
+            )
+        elif args.typ.startswith("azure-native:"):
+            subscription, location = self._azure_provider(args.provider)
+            outputs = azure_outputs(args.typ, args.name, state, subscription, location)
+            state = {**state, **outputs}  # what Azure reports wins over the inputs
+            resource_id = str(outputs["id"])  # an Azure resource's id is its ARM ID
         return resource_id, state
 
-    def call(
-        self,
-        args: mocks.MockCallArgs,  # noqa: ARG002 (no invoke is answered)
-    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def _azure_provider(self, provider: str | None) -> tuple[str, str]:
+        provider_id = (provider or "").rsplit("::", 1)[-1]
+        return self.azure_providers.get(provider_id, (SUBSCRIPTION_ID, DEFAULT_LOCATION))
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """Answers the invokes the program makes: an AKS cluster's user kubeconfig."""
+        if args.token == LIST_USER_CREDENTIALS:
+            _, location = self._azure_provider(args.provider)
+            return user_credentials(args.args, location), []
         return {}, []
 
 

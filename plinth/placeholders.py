@@ -10,6 +10,9 @@ rules judge the plan as they would judge the real thing.
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -101,3 +104,149 @@ def aws_outputs(
         return outputs(name, inputs, region)
     service = type_token.split(":")[1].split("/", maxsplit=1)[0]
     return {"arn": _arn(service, region, f"{type_token.rsplit(':', 1)[-1].lower()}/{name}")}
+
+
+# Azure: resource IDs and the outputs Azure assigns, from the resource's inputs.
+AZURE_PROVIDER = "pulumi:providers:azure-native"
+SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+TENANT_ID = "11111111-1111-1111-1111-111111111111"
+DEFAULT_LOCATION = "westeurope"
+LIST_USER_CREDENTIALS = "azure-native:containerservice:listManagedClusterUserCredentials"
+
+# type -> (resource provider, collection, the input holding the name, the parent's
+# collection and the input holding its name for a child resource).
+_AZURE_IDS: dict[str, tuple[str, str, str, tuple[str, str] | None]] = {
+    "azure-native:network:VirtualNetwork": (
+        "Microsoft.Network",
+        "virtualNetworks",
+        "virtualNetworkName",
+        None,
+    ),
+    "azure-native:network:Subnet": (
+        "Microsoft.Network",
+        "subnets",
+        "subnetName",
+        ("virtualNetworks", "virtualNetworkName"),
+    ),
+    "azure-native:containerservice:ManagedCluster": (
+        "Microsoft.ContainerService",
+        "managedClusters",
+        "resourceName",
+        None,
+    ),
+    "azure-native:containerservice:AgentPool": (
+        "Microsoft.ContainerService",
+        "agentPools",
+        "agentPoolName",
+        ("managedClusters", "resourceName"),
+    ),
+    "azure-native:containerservice:MaintenanceConfiguration": (
+        "Microsoft.ContainerService",
+        "maintenanceConfigurations",
+        "configName",
+        ("managedClusters", "resourceName"),
+    ),
+    "azure-native:managedidentity:UserAssignedIdentity": (
+        "Microsoft.ManagedIdentity",
+        "userAssignedIdentities",
+        "resourceName",
+        None,
+    ),
+    "azure-native:operationalinsights:Workspace": (
+        "Microsoft.OperationalInsights",
+        "workspaces",
+        "workspaceName",
+        None,
+    ),
+}
+
+
+def _placeholder_guid(text: str) -> str:
+    """A GUID-shaped placeholder derived from `text` (never a real identity)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"plinth-placeholder:{text}"))
+
+
+def azure_outputs(
+    kind: str, name: str, inputs: Mapping[str, Any], subscription: str, location: str
+) -> dict[str, Any]:
+    """Placeholder outputs of one azure-native resource: its ARM `id` and `name`, and what
+    the program reads of a cluster (OIDC issuer, FQDN) or an identity (principal)."""
+    group = str(inputs.get("resourceGroupName", ""))
+    base = f"/subscriptions/{subscription}/resourceGroups/{group}"
+    if kind == "azure-native:resources:ResourceGroup":
+        resource_name = str(inputs.get("resourceGroupName") or name)
+        return {
+            "id": f"/subscriptions/{subscription}/resourceGroups/{resource_name}",
+            "name": resource_name,
+        }
+    shape = _AZURE_IDS.get(kind)
+    if shape is None:
+        module = kind.split(":")[1]
+        resource_name = name
+        resource_id = f"{base}/providers/Microsoft.{module}/{kind.rsplit(':', 1)[-1]}/{name}"
+        if kind == "azure-native:authorization:RoleAssignment":
+            resource_name = str(inputs.get("roleAssignmentName") or name)
+            resource_id = (
+                f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/"
+                f"roleAssignments/{resource_name}"
+            )
+        return {"id": resource_id, "name": resource_name}
+    namespace, collection, name_input, parent = shape
+    resource_name = str(inputs.get(name_input) or name)
+    path = f"{base}/providers/{namespace}"
+    if parent is not None:
+        parent_collection, parent_input = parent
+        path += f"/{parent_collection}/{inputs.get(parent_input, '')}"
+    outputs: dict[str, Any] = {"id": f"{path}/{collection}/{resource_name}", "name": resource_name}
+    if kind == "azure-native:containerservice:ManagedCluster":
+        cluster = _placeholder_guid(f"{subscription}/{group}/{resource_name}")
+        outputs |= {
+            "fqdn": f"{resource_name}-placeholder.hcp.{location}.azmk8s.io",
+            # Azure answers the identities as a map of resource ID -> identity.
+            "identity": _cluster_identity(inputs),
+            "oidcIssuerProfile": {
+                **dict(inputs.get("oidcIssuerProfile") or {}),
+                "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{TENANT_ID}/{cluster}/",
+            },
+        }
+    elif kind == "azure-native:managedidentity:UserAssignedIdentity":
+        outputs |= {
+            "principalId": _placeholder_guid(f"principal/{outputs['id']}"),
+            "clientId": _placeholder_guid(f"client/{outputs['id']}"),
+            "tenantId": TENANT_ID,
+        }
+    return outputs
+
+
+def _cluster_identity(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    identity = dict(inputs.get("identity") or {})
+    identity["userAssignedIdentities"] = {
+        str(resource_id): {
+            "principalId": _placeholder_guid(f"principal/{resource_id}"),
+            "clientId": _placeholder_guid(f"client/{resource_id}"),
+        }
+        for resource_id in identity.get("userAssignedIdentities") or []
+    }
+    return identity
+
+
+def user_credentials(arguments: Mapping[str, Any], location: str) -> dict[str, Any]:
+    """What listManagedClusterUserCredentials answers for a cluster: one kubeconfig
+    (base64) for its API server, with a placeholder certificate authority."""
+    cluster = str(arguments.get("resourceName", ""))
+    server = f"https://{cluster}-placeholder.hcp.{location}.azmk8s.io:443"
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": cluster,
+                "cluster": {"server": server, "certificate-authority-data": "cGxhY2Vob2xkZXItY2E="},
+            }
+        ],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": "clusterUser"}}],
+        "current-context": cluster,
+        "users": [{"name": "clusterUser", "user": {}}],
+    }
+    value = base64.b64encode(json.dumps(document, sort_keys=True).encode()).decode()
+    return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}

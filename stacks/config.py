@@ -46,10 +46,17 @@ from components.object_storage.args import S3_PREFIX
 from components.registry import COMPONENTS
 from stacks.credentials import plain_credentials
 from stacks.text import is_hidden
-from stacks.tiers import EKS_TIER_DEFAULTS, TIER_DEFAULTS
+from stacks.tiers import AKS_TIER_DEFAULTS, EKS_TIER_DEFAULTS, TIER_DEFAULTS
+from targets.aks.args import AZURE_LOCATION, GUID, AksClusterArgs
+from targets.aks.args import DEFAULT_STORAGE_CLASS as AKS_STORAGE_CLASS
 from targets.eks.args import AWS_REGION, DEFAULT_STORAGE_CLASS, EksClusterArgs
 from targets.existing.args import ExistingCluster
-from targets.node_pools import NodePool, eks_node_pool_problem, existing_node_pool_problem
+from targets.node_pools import (
+    NodePool,
+    aks_node_pool_problem,
+    eks_node_pool_problem,
+    existing_node_pool_problem,
+)
 from targets.registry import TARGETS
 
 NAMESPACE = "plinth"
@@ -146,9 +153,9 @@ class PlatformSettings(FrozenModel):
 
     tier: Tier = Field(description="dev, staging or prod: picks the tier defaults and policy.")
     ownership: Ownership = Field(description="Owner and cost centre, set as labels everywhere.")
-    cluster: Annotated[ExistingCluster | EksClusterArgs, Field(discriminator="target")] = Field(
-        description="The cluster target ('existing' or 'eks') and its facts."
-    )
+    cluster: Annotated[
+        ExistingCluster | EksClusterArgs | AksClusterArgs, Field(discriminator="target")
+    ] = Field(description="The cluster target ('existing', 'eks' or 'aks') and its facts.")
     node_pools: dict[Annotated[str, StringConstraints(pattern=DNS_LABEL)], NodePool] = Field(
         default_factory=dict,
         description="Node pools keyed by a stable name; renaming a key replaces the pool.",
@@ -190,7 +197,7 @@ class PlatformSettings(FrozenModel):
         return ClusterFacts(
             target=self.cluster.target,
             gpu_nodes=bool(self.gpu_pools),
-            cloud="aws" if self.on_eks else None,
+            cloud="aws" if self.on_eks else "azure" if self.on_aks else None,
         )
 
     def deployed_components(self) -> tuple[Component[Any], ...]:
@@ -209,10 +216,29 @@ class PlatformSettings(FrozenModel):
         return isinstance(self.cluster, EksClusterArgs)
 
     @property
+    def on_aks(self) -> bool:
+        """Whether Plinth creates the cluster on AKS."""
+        return isinstance(self.cluster, AksClusterArgs)
+
+    @property
+    def gpu_operator_installs_driver(self) -> bool:
+        """Whether GPU enablement runs the GPU operator with its own NVIDIA driver (then no
+        other driver may be on the GPU nodes)."""
+        gpu = getattr(self, "gpu", None)
+        return bool(
+            gpu is not None
+            and gpu.enabled
+            and gpu.mode == "gpu-operator"
+            and not gpu.driver_preinstalled
+        )
+
+    @property
     def default_storage_class(self) -> str:
         """The StorageClass a volume without its own gets on this environment's cluster."""
         if isinstance(self.cluster, EksClusterArgs):
             return DEFAULT_STORAGE_CLASS
+        if isinstance(self.cluster, AksClusterArgs):
+            return AKS_STORAGE_CLASS
         return self.cluster.default_storage_class
 
 
@@ -278,6 +304,10 @@ def _component_problem(config: PlatformConfig) -> str | None:
 def _node_pool_problem(config: PlatformConfig) -> str | None:
     if config.on_eks:
         return eks_node_pool_problem(config.node_pools)
+    if config.on_aks:
+        return aks_node_pool_problem(
+            config.node_pools, operator_installs_driver=config.gpu_operator_installs_driver
+        )
     return existing_node_pool_problem(config.node_pools)
 
 
@@ -453,6 +483,8 @@ def tier_defaults(tier: str, target: object) -> dict[str, Any]:
     defaults = TIER_DEFAULTS[tier]
     if target == "eks":
         defaults = deep_merge(defaults, {"cluster": EKS_TIER_DEFAULTS[tier]})
+    if target == "aks":
+        defaults = deep_merge(defaults, {"cluster": AKS_TIER_DEFAULTS[tier]})
     return defaults
 
 
@@ -577,6 +609,8 @@ PATTERN_WORDS = {
     ),
     S3_PREFIX: "a key prefix ending in '/', e.g. scratch/, or '' for the whole bucket",
     AWS_REGION: "an AWS region such as eu-west-1",
+    AZURE_LOCATION: "an Azure region such as westeurope (lowercase, no spaces)",
+    GUID: "a GUID such as 00000000-0000-0000-0000-000000000000",
 }
 # Other errors in words; `{name}` fields come from the error's context.
 PLAIN_WORDS = {

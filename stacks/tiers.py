@@ -34,3 +34,12 @@ EKS_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "staging": {},
     "prod": {"endpoint_public_access": False, "nat_gateways": "per-zone"},
 }
+
+# What each tier changes on an `aks` cluster (merged under plinth:cluster when its target is
+# aks): prod keeps the API server off the internet and has the uptime SLA; dev saves the
+# control-plane fee.
+AKS_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {"sku_tier": "Free"},
+    "staging": {},
+    "prod": {"private_cluster": True, "sku_tier": "Standard"},
+}

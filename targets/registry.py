@@ -2,7 +2,8 @@
 
 A target turns its settings into a `Cluster` (components/cluster.py): the Kubernetes
 provider and the facts components need. It builds whatever the cluster needs around it
-(on eks: the VPC, the control plane, the node pools, the autoscaler) and nothing else:
+(on eks: the VPC, the control plane, the node pools, the autoscaler; on aks: the resource
+group, the virtual network, the managed cluster and its agent pools) and nothing else:
 every platform component deploys through the registry (components/registry.py), on every
 target alike. A target's SDK is imported only when that target builds.
 """
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 TARGETS = {
     "existing": "targets.existing.target",
     "eks": "targets.eks.target",
+    "aks": "targets.aks.target",
 }
 BuildFunction = Callable[[str, "PlatformConfig", dict[str, str], bool], "Cluster"]
 

@@ -167,7 +167,7 @@ def gpu_operator_values(
     args: GpuEnablementArgs, cluster: Cluster, gpu: GpuScheduling
 ) -> dict[str, Any]:
     """Values of the `gpu-operator` chart, with its `values_override` on top."""
-    taint = [gpu.taint.toleration()]
+    taint = gpu.tolerations()
     rendered: dict[str, Any] = {
         "driver": {"enabled": not args.driver_preinstalled},
         "toolkit": {"enabled": not args.driver_preinstalled},
