@@ -410,10 +410,27 @@ AWS_FORCE_NEW["aws:s3/bucketV2:BucketV2"] = AWS_FORCE_NEW["aws:s3/bucket:Bucket"
 
 # azure-native 3.29.0: URL path parameters of the resource's REST API (resource group and
 # names) and the properties its spec marks create-only or the provider's `forceNewMap`
-# lists (a tracked resource's `location`, a storage account's hierarchical namespace).
-# Plinth creates no Azure resource yet (no AKS target): these are the stateful types of
-# policies/stack/stateful.py, which the policy pack and this diff judge in any plan.
-_AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
+# (`provider/pkg/gen/replacement.go`) lists: a tracked resource's `location`, a storage
+# account's hierarchical namespace, a role assignment's principal and scope, an agent
+# pool's VM size and GPU instance profile, and the managed cluster's DNS prefix, node
+# resource group, disk encryption set and the network profile fields AKS cannot change
+# (service and pod ranges, plugin, plugin mode, dataplane, policy, outbound type). The
+# generator matches those names at any depth of the resource's inputs, hence the paths
+# below `networkProfile` and the inline agent pools. The storage, key vault and database
+# types are the stateful types of policies/stack/stateful.py, judged in any plan.
+_AKS_NETWORK_FORCE_NEW = (
+    "serviceCidr",
+    "serviceCidrs",
+    "dnsServiceIP",
+    "networkMode",
+    "networkPlugin",
+    "networkPluginMode",
+    "podCidr",
+    "networkDataplane",
+    "networkPolicy",
+    "outboundType",
+)
+AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "azure-native:storage:StorageAccount": (
         "resourceGroupName",
         "accountName",
@@ -424,6 +441,47 @@ _AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "azure-native:keyvault:Vault": ("resourceGroupName", "vaultName", "location"),
     "azure-native:keyvault:Key": ("resourceGroupName", "vaultName", "keyName"),
     "azure-native:dbforpostgresql:Server": ("resourceGroupName", "serverName", "location"),
+    # The aks target (targets/aks/).
+    "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
+    "azure-native:network:VirtualNetwork": ("resourceGroupName", "virtualNetworkName", "location"),
+    "azure-native:network:Subnet": ("resourceGroupName", "virtualNetworkName", "subnetName"),
+    "azure-native:managedidentity:UserAssignedIdentity": (
+        "resourceGroupName",
+        "resourceName",
+        "location",
+    ),
+    "azure-native:authorization:RoleAssignment": ("scope", "roleAssignmentName", "principalId"),
+    "azure-native:containerservice:ManagedCluster": (
+        "resourceGroupName",
+        "resourceName",
+        "location",
+        "dnsPrefix",
+        "fqdnSubdomain",
+        "diskEncryptionSetID",
+        "linuxProfile",
+        "windowsProfile",
+        "nodeResourceGroup",
+        *(f"networkProfile.{field}" for field in _AKS_NETWORK_FORCE_NEW),
+        "agentPoolProfiles[*].networkProfile.nodePublicIPTags",
+    ),
+    "azure-native:containerservice:AgentPool": (
+        "resourceGroupName",
+        "resourceName",
+        "agentPoolName",
+        "vmSize",
+        "gpuInstanceProfile",
+        "networkProfile.nodePublicIPTags",
+    ),
+    "azure-native:containerservice:MaintenanceConfiguration": (
+        "resourceGroupName",
+        "resourceName",
+        "configName",
+    ),
+    "azure-native:operationalinsights:Workspace": (
+        "resourceGroupName",
+        "workspaceName",
+        "location",
+    ),
 }
 
 # IAM is global: its resources take no `region` (their pulumi-aws 7 args have none), so a
@@ -432,7 +490,10 @@ _AWS_GLOBAL_MODULES = ("aws:iam/",)
 
 # The provider resources themselves: which of their inputs, changed, replace what they
 # manage (see provider_replacement_keys and resources_replaced_by_provider).
-_PROVIDER_TYPES = (KUBERNETES_PROVIDER, "pulumi:providers:aws")
+# azure-native's `DiffConfig` reports no change and no replacement for any config change
+# (provider/pkg/provider/provider.go): a new subscription or location replaces nothing by
+# itself; each resource's own inputs (its `location`) decide.
+_PROVIDER_TYPES = (KUBERNETES_PROVIDER, "pulumi:providers:aws", "pulumi:providers:azure-native")
 
 
 def _rds_cluster_conditional(_old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -475,7 +536,7 @@ def has_replacement_rules(type_token: str) -> bool:
         return True
     if type_token.startswith("pulumi:providers:"):
         return type_token in _PROVIDER_TYPES
-    return type_token in AWS_FORCE_NEW or type_token in _AZURE_FORCE_NEW
+    return type_token in AWS_FORCE_NEW or type_token in AZURE_FORCE_NEW
 
 
 def is_regional(type_token: str) -> bool:
@@ -497,7 +558,7 @@ def forced_replacement_paths(
         if is_regional(type_token):
             paths.append("region")
     else:
-        paths = list(_AZURE_FORCE_NEW.get(type_token, ()))
+        paths = list(AZURE_FORCE_NEW.get(type_token, ()))
     if type_token in _CONDITIONAL:
         paths += _CONDITIONAL[type_token](old_inputs, new_inputs)
     return tuple(parse_path(path.removeprefix(".")) for path in paths)

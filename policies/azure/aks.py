@@ -1,20 +1,27 @@
-"""Rules: an AKS cluster has RBAC, a network policy engine, and no local accounts in prod."""
+"""Rules: an AKS cluster has RBAC, a network policy engine, no local accounts in prod, and
+workload identity; its nodes (inline agent pools and `AgentPool` resources alike) encrypt
+their disks at the host and have no public IP addresses."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from policies.framework import (
+    ADVISORY_IN_DEV,
     MANDATORY_EVERYWHERE,
     MANDATORY_IN_PROD,
     Rule,
     dig,
     environment_key,
     resource_rule,
+    sequence,
     shown,
 )
 
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
+AGENT_POOL = "azure-native:containerservice:AgentPool"
 
 # `NetworkPolicy` in azure-native 3.x: none, calico, azure, cilium.
 NETWORK_POLICY_ENGINES = ("azure", "calico", "cilium")
@@ -63,6 +70,66 @@ def _validate_aks_local_accounts(
             f"aadProfile.managed is {shown(managed)}: users do not sign in with Microsoft Entra ID",
             None,
         )
+
+
+def _validate_aks_workload_identity(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    if args.resource_type != MANAGED_CLUSTER:
+        return
+    # Both default to off; workload identity needs the issuer to federate tokens.
+    issuer = dig(args.props, "oidcIssuerProfile", "enabled")
+    if issuer is not True:
+        report_violation(
+            f"oidcIssuerProfile.enabled is {shown(issuer)}: Entra ID cannot trust the "
+            "cluster's service account tokens",
+            None,
+        )
+    workload_identity = dig(args.props, "securityProfile", "workloadIdentity", "enabled")
+    if workload_identity is not True:
+        report_violation(
+            f"securityProfile.workloadIdentity.enabled is {shown(workload_identity)}: pods "
+            "cannot sign in as their own Azure identity and fall back to shared keys",
+            None,
+        )
+
+
+def agent_pools(args: ResourceValidationArgs) -> list[tuple[str, Any]]:
+    """(where, settings) of every agent pool a resource declares: a cluster's inline
+    `agentPoolProfiles`, or an `AgentPool` itself."""
+    if args.resource_type == AGENT_POOL:
+        return [("", args.props)]
+    if args.resource_type != MANAGED_CLUSTER:
+        return []
+    profiles = sequence(dig(args.props, "agentPoolProfiles"))
+    return [(f"agentPoolProfiles[{index}].", profile) for index, profile in enumerate(profiles)]
+
+
+def _validate_aks_encryption_at_host(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    for where, pool in agent_pools(args):
+        # Unset is false.
+        encrypted = dig(pool, "enableEncryptionAtHost")
+        if encrypted is not True:
+            report_violation(
+                f"{where}enableEncryptionAtHost is {shown(encrypted)}: the nodes' temp "
+                "disk, ephemeral OS disk and disk caches are stored unencrypted on the host",
+                None,
+            )
+
+
+def _validate_aks_node_public_ip(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    for where, pool in agent_pools(args):
+        # Unset is false.
+        if dig(pool, "enableNodePublicIP") is True:
+            report_violation(
+                f"{where}enableNodePublicIP is true: every node gets an address reachable "
+                "from the internet",
+                None,
+            )
 
 
 RULES: tuple[Rule, ...] = (
@@ -117,5 +184,47 @@ RULES: tuple[Rule, ...] = (
         # The admin kubeconfig is a shared, unrevocable-per-user credential; developers may
         # use it on dev and staging clusters, prod access goes through Entra ID.
         levels=MANDATORY_IN_PROD,
+    ),
+    resource_rule(
+        "aks-workload-identity",
+        "An AKS cluster has the OIDC issuer and workload identity on, so pods use their own "
+        "Azure identities.",
+        _validate_aks_workload_identity,
+        severity=Severity.HIGH,
+        remediation=(
+            "In the component that creates the cluster, set its oidcIssuerProfile.enabled "
+            "and securityProfile.workloadIdentity.enabled to true (both can be turned on in "
+            "place)."
+        ),
+        # Plinth's Blob volumes federate one identity per service account; without it a
+        # workload needs the storage account key.
+        levels=ADVISORY_IN_DEV,
+    ),
+    resource_rule(
+        "aks-encryption-at-host",
+        "Every AKS agent pool encrypts its disks at the VM host.",
+        _validate_aks_encryption_at_host,
+        severity=Severity.MEDIUM,
+        remediation=(
+            "In the component that creates the agent pool (or the cluster's inline pool), "
+            "set enableEncryptionAtHost to true; the subscription needs the feature "
+            "Microsoft.Compute/EncryptionAtHost registered, and existing pools are replaced."
+        ),
+        # Managed disks are encrypted at rest by the platform anyway; what only
+        # encryption at host covers is the temp disk (scratch) and ephemeral OS disks.
+        levels=ADVISORY_IN_DEV,
+    ),
+    resource_rule(
+        "aks-no-node-public-ip",
+        "No AKS agent pool gives its nodes public IP addresses.",
+        _validate_aks_node_public_ip,
+        severity=Severity.HIGH,
+        remediation=(
+            "In the component that creates the agent pool (or the cluster's inline pool), "
+            "remove enableNodePublicIP or set it to false; reach nodes through the virtual "
+            "network, egress leaves through the cluster's load balancer or NAT gateway."
+        ),
+        levels=MANDATORY_EVERYWHERE,
+        waivable_in_prod=False,
     ),
 )

@@ -29,5 +29,8 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         "azure-native:keyvault:Vault",
         "azure-native:keyvault:Key",
         "azure-native:dbforpostgresql:Server",
+        # The AKS cluster: replacing it loses every workload, volume claim and secret in it
+        # (the aks target protects it in prod).
+        "azure-native:containerservice:ManagedCluster",
     }
 )

@@ -28,6 +28,22 @@ from components.cluster import GPU_NODE_LABELS, GPU_TAINT, Taint
 from targets.node_pools import AKS_SYSTEM_POOL, NodePool
 
 POOL_LABEL = "plinth.io/node-pool"
+# What AKS refuses to change on an existing pool (the AKS "Manage node pools" docs and
+# `az aks nodepool update`, which offers none of them), beyond the provider's own force-new
+# VM size: Pulumi replaces the pool instead of sending an update Azure rejects.
+IMMUTABLE_POOL_SETTINGS = (
+    "availabilityZones",
+    "enableNodePublicIP",
+    "gpuProfile",
+    "kubeletDiskType",
+    "osDiskSizeGB",
+    "osDiskType",
+    "osType",
+    "scaleSetEvictionPolicy",
+    "scaleSetPriority",
+    "spotMaxPrice",
+    "vnetSubnetID",
+)
 # AKS taints every node of a spot pool with this; pods that may run there tolerate it.
 SPOT_TAINT = Taint("kubernetes.azure.com/scalesetpriority", "spot", "NoSchedule")
 
@@ -128,6 +144,7 @@ class AksNodePool(pulumi.ComponentResource):
                 # by replacing the pool (VM size, OS disk, priority, zones) deletes the old
                 # pool first; its pods reschedule once the new pool has nodes.
                 delete_before_replace=True,
+                replace_on_changes=list(IMMUTABLE_POOL_SETTINGS),
             ),
         )
         self.register_outputs({"agent_pool": self.agent_pool.name})

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from plinth.replacement import AWS_FORCE_NEW, has_replacement_rules, is_regional
+from plinth.replacement import AWS_FORCE_NEW, AZURE_FORCE_NEW, has_replacement_rules, is_regional
 from policies.stack.stateful import STATEFUL_TYPES
 from tests.conftest import SynthesizedEnvironment
 
@@ -59,7 +59,7 @@ def test_every_stateful_type_has_replacement_rules() -> None:
 
 @pytest.mark.parametrize(
     "type_token",
-    ["aws:sqs/queue:Queue", "azure-native:network:VirtualNetwork", "pulumi:providers:azure-native"],
+    ["aws:sqs/queue:Queue", "azure-native:network:NetworkSecurityGroup", "pulumi:providers:gcp"],
 )
 def test_a_type_nobody_transcribed_has_no_rules(type_token: str) -> None:
     # What the coverage test above relies on: an unknown type is not silently covered.
@@ -80,3 +80,22 @@ def test_aws_force_new_fields_are_inputs_of_the_sdk(type_token: str) -> None:
     parameters = aws_args_parameters(type_token)
     top_level = {path.split(".")[0] for path in AWS_FORCE_NEW[type_token]}
     assert sorted(name for name in top_level if snake_case(name) not in parameters) == []
+
+
+def azure_args_parameters(type_token: str) -> set[str]:
+    """The input names pulumi-azure-native's SDK takes for `type_token` (snake_case; a
+    name the SDK had to rename, such as `resource_name_`, without its trailing `_`)."""
+    _, module, resource = type_token.split(":")
+    package = importlib.import_module(f"pulumi_azure_native.{module}")
+    resource_class = getattr(package, resource)
+    parameters = inspect.signature(resource_class._internal_init).parameters
+    return {name.rstrip("_") for name in parameters} - {"__self", "resource_name", "opts"}
+
+
+@pytest.mark.parametrize("type_token", sorted(AZURE_FORCE_NEW))
+def test_azure_force_new_fields_are_inputs_of_the_sdk(type_token: str) -> None:
+    parameters = azure_args_parameters(type_token) | {"resource_name"}
+    top_level = {re.split(r"[.\[]", path)[0] for path in AZURE_FORCE_NEW[type_token]}
+    # Acronyms stay one word: diskEncryptionSetID -> disk_encryption_set_id.
+    words = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+    assert sorted(n for n in top_level if words.sub("_", n).lower() not in parameters) == []

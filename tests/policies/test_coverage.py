@@ -134,6 +134,15 @@ def _azure() -> dict[str, Example]:
         "aks-rbac-enabled": ((cluster(),), (cluster(enableRBAC=False),)),
         "aks-network-policy": ((cluster(),), (aks_tests.network_policy("none"),)),
         "aks-local-accounts-disabled": ((cluster(),), (cluster(disableLocalAccounts=None),)),
+        "aks-workload-identity": ((cluster(),), (cluster(securityProfile=None),)),
+        "aks-encryption-at-host": (
+            (aks_tests.agent_pool(),),
+            (aks_tests.agent_pool(enableEncryptionAtHost=False),),
+        ),
+        "aks-no-node-public-ip": (
+            (aks_tests.inline_pool(),),
+            (aks_tests.inline_pool(enableNodePublicIP=True),),
+        ),
     }
 
 

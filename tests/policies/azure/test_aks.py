@@ -20,6 +20,8 @@ def managed_cluster(**changes: Any) -> dict[str, Any]:
         "enableRBAC": True,
         "disableLocalAccounts": True,
         "aadProfile": {"managed": True, "enableAzureRBAC": True},
+        "oidcIssuerProfile": {"enabled": True},
+        "securityProfile": {"workloadIdentity": {"enabled": True}},
         "networkProfile": {
             "networkPlugin": "azure",
             "networkDataplane": "cilium",
@@ -119,3 +121,96 @@ def test_entra_id_integration_is_required(profile: dict[str, Any] | None) -> Non
     found = hits(LOCAL_ACCOUNTS, managed_cluster(aadProfile=profile))
     assert len(found) == 1
     assert found[0].message.startswith("aadProfile.managed is")
+
+
+# ---------------------------------------------------------------------------------------
+# aks-workload-identity
+
+WORKLOAD_IDENTITY = "aks-workload-identity"
+
+
+def test_a_cluster_with_workload_identity_passes() -> None:
+    assert hits(WORKLOAD_IDENTITY, managed_cluster()) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "start"),
+    [
+        ({"oidcIssuerProfile": None}, "oidcIssuerProfile.enabled is unset"),
+        ({"oidcIssuerProfile": {"enabled": False}}, "oidcIssuerProfile.enabled is false"),
+        ({"securityProfile": None}, "securityProfile.workloadIdentity.enabled is unset"),
+        (
+            {"securityProfile": {"workloadIdentity": {"enabled": False}}},
+            "securityProfile.workloadIdentity.enabled is false",
+        ),
+    ],
+)
+def test_workload_identity_off_is_refused_outside_dev(change: dict[str, Any], start: str) -> None:
+    cluster = managed_cluster(**change)
+    assert levels_by_tier(WORKLOAD_IDENTITY, cluster) == {
+        "dev": ["advisory"],
+        "staging": ["mandatory"],
+        "prod": ["mandatory"],
+    }
+    assert messages(hits(WORKLOAD_IDENTITY, cluster))[0].startswith(start)
+
+
+# ---------------------------------------------------------------------------------------
+# aks-encryption-at-host and aks-no-node-public-ip: inline pools and AgentPool resources
+
+ENCRYPTION_AT_HOST = "aks-encryption-at-host"
+NODE_PUBLIC_IP = "aks-no-node-public-ip"
+
+
+def agent_pool(**changes: Any) -> dict[str, Any]:
+    """A compliant AgentPool resource; a change of None removes the input."""
+    inputs = {
+        "resourceGroupName": "plinth-prod",
+        "resourceName": "plinth-prod",
+        "agentPoolName": "gpu",
+        "vmSize": "Standard_NC24ads_A100_v4",
+        "enableEncryptionAtHost": True,
+        "enableNodePublicIP": False,
+    }
+    merged = {k: v for k, v in (inputs | changes).items() if v is not None}
+    return entry(aks.AGENT_POOL, merged, name="pool")
+
+
+def inline_pool(**changes: Any) -> dict[str, Any]:
+    """A compliant cluster whose one inline pool has `changes`."""
+    profile = {"name": "system", "enableEncryptionAtHost": True, "enableNodePublicIP": False}
+    merged = {k: v for k, v in (profile | changes).items() if v is not None}
+    return managed_cluster(agentPoolProfiles=[merged])
+
+
+@pytest.mark.parametrize("rule", [ENCRYPTION_AT_HOST, NODE_PUBLIC_IP])
+def test_compliant_pools_pass(rule: str) -> None:
+    assert hits(rule, agent_pool()) == []
+    assert hits(rule, inline_pool()) == []
+
+
+@pytest.mark.parametrize("encrypted", [False, None])
+def test_a_pool_without_encryption_at_host_is_refused(encrypted: bool | None) -> None:
+    pool = agent_pool(enableEncryptionAtHost=encrypted)
+    assert levels_by_tier(ENCRYPTION_AT_HOST, pool)["prod"] == ["mandatory"]
+    assert messages(hits(ENCRYPTION_AT_HOST, pool))[0].startswith("enableEncryptionAtHost is")
+    inline = hits(ENCRYPTION_AT_HOST, inline_pool(enableEncryptionAtHost=encrypted))
+    assert messages(inline)[0].startswith("agentPoolProfiles[0].enableEncryptionAtHost is")
+
+
+def test_a_pool_with_node_public_ips_is_refused_in_every_tier() -> None:
+    pool = agent_pool(enableNodePublicIP=True)
+    assert levels_by_tier(NODE_PUBLIC_IP, pool) == {
+        "dev": ["mandatory"],
+        "staging": ["mandatory"],
+        "prod": ["mandatory"],
+    }
+    inline = hits(NODE_PUBLIC_IP, inline_pool(enableNodePublicIP=True))
+    assert messages(inline) == [
+        "agentPoolProfiles[0].enableNodePublicIP is true: every node gets an address "
+        "reachable from the internet"
+    ]
+
+
+def test_unset_node_public_ip_is_the_default_off() -> None:
+    assert hits(NODE_PUBLIC_IP, agent_pool(enableNodePublicIP=None)) == []
