@@ -11,6 +11,9 @@ UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 INSTALL_STAMP := $(VENV)/.installed-pip
 DEV_STAMP := $(VENV)/.installed-dev
+AZURE_STAMP := $(VENV)/.installed-azure
+# An environment whose cluster Plinth creates on AKS needs the azure extra.
+ENV_NEEDS := $(if $(shell grep -qs '^ *target: aks' environments/Pulumi.$(ENV).yaml && echo y),$(AZURE_STAMP))
 # checkov (tests/test_checkov.py) has its own virtualenv: its pins conflict with ours.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -19,12 +22,13 @@ CHECKOV_REQUIREMENTS := tests/checkov-requirements.txt
 # nothing but errors: a recipe line starting with $(QUIET) passes them $$q.
 QUIET = q=--quiet; [ -t 1 ] && q=;
 
-.PHONY: help install preview synth graph test lint typecheck unit checkov-venv docs bench clean
+.PHONY: help install install-azure preview synth graph test lint typecheck unit checkov-venv docs bench clean
 
 help:
 	@echo "make preview   create the virtualenv, install, synthesize and policy-check '$(ENV)'"
 	@echo "make test      install the development tools, lint, type-check, run the test suite"
 	@echo "make install   the virtualenv Pulumi.yaml names, for pulumi up"
+	@echo "make install-azure  add pulumi-azure-native, which aks environments need"
 	@echo "make bench     plinth preview, synth and check against the SDKs' import time"
 	@echo "make docs      regenerate docs/configuration.md, policies/config/, the tags table"
 
@@ -55,6 +59,13 @@ $(DEV_STAMP): $(STAMP)
 
 install: $(INSTALL_STAMP)
 
+$(AZURE_STAMP): $(STAMP)
+	@echo "plinth: installing pulumi-azure-native (the aks target) into $(VENV)"
+	$(QUIET) $(UV) pip install $$q --python $(BIN)/python -e '.[azure]'
+	touch $@
+
+install-azure: $(INSTALL_STAMP) $(AZURE_STAMP)
+
 $(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS) | $(UV)
 	@echo "plinth: installing checkov into $(CHECKOV_VENV)"
 	$(UV) venv --quiet --clear --python $(PYTHON) $(CHECKOV_VENV)
@@ -66,12 +77,12 @@ checkov-venv: $(CHECKOV_STAMP)
 
 # Synth, render and check in one process (`plinth preview`): the files `plinth synth ENV`
 # writes, its lines per component, then the table of `plinth check ENV --plan`.
-preview: $(STAMP)
+preview: $(STAMP) $(ENV_NEEDS)
 	$(BIN)/plinth preview $(ENV)
 
 synth: preview
 
-graph: $(STAMP)
+graph: $(STAMP) $(ENV_NEEDS)
 	$(BIN)/plinth graph $(ENV)
 
 lint: $(DEV_STAMP)

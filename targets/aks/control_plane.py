@@ -9,7 +9,7 @@ import base64
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -120,6 +120,15 @@ class AksCluster(pulumi.ComponentResource):
             opts=azure_context.options(self),
         )
         grants = self._network_grants(name, args, identity, network.subnet_ids)
+        control_plane_identity: containerservice.ManagedClusterIdentityArgsDict = {
+            "type": containerservice.ResourceIdentityType.USER_ASSIGNED,
+            "user_assigned_identities": [identity.id],
+        }
+        entra_id: containerservice.ManagedClusterAADProfileArgsDict = {
+            "managed": True,
+            "enable_azure_rbac": True,
+            "admin_group_object_ids": keep_secret(list(args.admin_group_object_ids), args),
+        }
         self.cluster = containerservice.ManagedCluster(
             name,
             resource_group_name=azure_context.resource_group_name,
@@ -129,18 +138,13 @@ class AksCluster(pulumi.ComponentResource):
             node_resource_group=f"{cluster_name}-nodes",
             kubernetes_version=args.kubernetes_version,
             sku={"name": "Base", "tier": args.sku_tier},
-            identity={
-                "type": "UserAssigned",
-                "user_assigned_identities": [identity.id],
-            },
-            agent_pool_profiles=[system_pool],
+            identity=control_plane_identity,
+            agent_pool_profiles=[
+                cast("containerservice.ManagedClusterAgentPoolProfileArgsDict", system_pool)
+            ],
             enable_rbac=True,
             disable_local_accounts=True,
-            aad_profile={
-                "managed": True,
-                "enable_azure_rbac": True,
-                "admin_group_object_ids": keep_secret(list(args.admin_group_object_ids), args),
-            },
+            aad_profile=entra_id,
             network_profile={
                 "network_plugin": "azure",
                 "network_plugin_mode": "overlay",
@@ -187,11 +191,13 @@ class AksCluster(pulumi.ComponentResource):
             format="exec",
             opts=pulumi.InvokeOutputOptions(parent=self, provider=azure_context.provider),
         )
+        # No credential in it (kubelogin fetches tokens), like the eks target's kubeconfig.
+        user_kubeconfig: pulumi.Output[str] = credentials.apply(
+            lambda result: kubeconfig(first_kubeconfig(result), cluster_name)
+        )
         provider = k8s.Provider(
             name,
-            kubeconfig=pulumi.Output.secret(
-                credentials.apply(lambda result: kubeconfig(first_kubeconfig(result), cluster_name))
-            ),
+            kubeconfig=user_kubeconfig,
             opts=pulumi.ResourceOptions(parent=self),
         )
         gpu = None
@@ -239,8 +245,10 @@ class AksCluster(pulumi.ComponentResource):
         ]
 
     @staticmethod
-    def _api_server_access(args: AksClusterArgs, network: Network) -> dict[str, Any]:
-        access: dict[str, Any] = {
+    def _api_server_access(
+        args: AksClusterArgs, network: Network
+    ) -> containerservice.ManagedClusterAPIServerAccessProfileArgsDict:
+        access: containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {
             "enable_private_cluster": args.private_cluster,
             "disable_run_command": args.private_cluster,
         }
@@ -253,7 +261,7 @@ class AksCluster(pulumi.ComponentResource):
 
     def _monitoring(
         self, name: str, args: AksClusterArgs, cluster_name: str
-    ) -> dict[str, Any] | None:
+    ) -> dict[str, containerservice.ManagedClusterAddonProfileArgsDict] | None:
         """The monitoring add-on sending to a Log Analytics workspace, when asked for."""
         if not args.container_insights:
             return None

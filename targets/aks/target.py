@@ -24,7 +24,7 @@ from targets.node_pools import AKS_SYSTEM_POOL
 
 INSTALL_HINT = (
     "the aks target needs pulumi-azure-native: install Plinth's azure extra "
-    "(.venv/bin/uv pip install -e '.[azure]', or make install-azure)"
+    "(make install-azure, or pip install -e '.[azure]')"
 )
 
 
