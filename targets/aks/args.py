@@ -110,11 +110,11 @@ class AksClusterArgs(FrozenModel):
         json_schema_extra=SECRET_CAPABLE,
     )
     admin_group_object_ids: tuple[str, ...] = Field(
-        (),
         description=(
             "Microsoft Entra group object IDs whose members are cluster admins (Azure RBAC "
-            "for Kubernetes decides the rest). Stay secret when plinth:cluster is set with "
-            "--secret."
+            "for Kubernetes decides the rest); at least one: local accounts are disabled, "
+            "so the identity running `pulumi up` must be in one. Stay secret when "
+            "plinth:cluster is set with --secret."
         ),
         json_schema_extra=SECRET_CAPABLE,
     )
@@ -184,6 +184,12 @@ class AksClusterArgs(FrozenModel):
                 "authorized_ip_ranges is set but private_cluster is true: a private API "
                 "server has no public address to restrict; remove authorized_ip_ranges or set "
                 "private_cluster to false"
+            )
+        if not self.admin_group_object_ids:
+            raise ValueError(
+                "admin_group_object_ids is empty: local accounts are disabled, so nobody "
+                "could deploy to the cluster; list the Entra group of the people and "
+                "pipelines that run pulumi up, e.g. [00000000-0000-0000-0000-000000000000]"
             )
         if len(set(self.availability_zones)) != len(self.availability_zones):
             raise ValueError(

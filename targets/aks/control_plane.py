@@ -250,7 +250,6 @@ class AksCluster(pulumi.ComponentResource):
     ) -> containerservice.ManagedClusterAPIServerAccessProfileArgsDict:
         access: containerservice.ManagedClusterAPIServerAccessProfileArgsDict = {
             "enable_private_cluster": args.private_cluster,
-            "disable_run_command": args.private_cluster,
         }
         if args.authorized_ip_ranges:
             access["authorized_ip_ranges"] = keep_secret(list(args.authorized_ip_ranges), args)

@@ -46,6 +46,15 @@ REQUIRED_BY_TARGET: dict[str, dict[str, Any]] = {
         },
         "node_pools": {"system": {"instance_types": ["m7i.large"]}},
     },
+    "aks": {
+        "cluster": {
+            "target": "aks",
+            "subscription_id": "00000000-0000-0000-0000-000000000000",
+            "location": "westeurope",
+            "admin_group_object_ids": ["22222222-2222-2222-2222-222222222222"],
+        },
+        "node_pools": {"system": {"vm_size": "Standard_D4ds_v5", "min_size": 1}},
+    },
 }
 
 
@@ -139,9 +148,11 @@ def test_every_setting_of_every_model_is_on_the_page() -> None:
 def test_every_cluster_target_has_its_own_table() -> None:
     (cluster,) = [section for section in sections() if section.key == "cluster"]
     tags = [variant.tag for variant in cluster.variants]
-    assert tags == ["target: existing", "target: eks"]
+    assert tags == ["target: existing", "target: eks", "target: aks"]
     eks = {setting.path for setting in cluster.variants[1].settings}
     assert {"cluster.region", "cluster.vpc_cidr", "cluster.autoscaler.expander"} <= eks
+    aks = {setting.path for setting in cluster.variants[2].settings}
+    assert {"cluster.subscription_id", "cluster.location", "cluster.vnet_cidr"} <= aks
 
 
 def test_every_default_is_what_the_loader_applies() -> None:

@@ -7,6 +7,7 @@ so the tests follow the environment files instead of copying the plan.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -19,6 +20,7 @@ from clouds.azure.vm_sizes import nvidia_gpus
 from components.cluster import GPU_NODE_LABELS, GPU_TAINT
 from plinth.diff import diff_plans
 from plinth.environments import load_environment
+from plinth.placeholders import azure_outputs, user_credentials
 from plinth.synth import synthesize
 from stacks.config import ConfigError, PlatformConfig, load_platform_config
 from targets.aks.args import AksClusterArgs
@@ -337,6 +339,7 @@ def valid_values(**changes: Any) -> dict[str, Any]:
             "target": "aks",
             "subscription_id": "00000000-0000-0000-0000-000000000000",
             "location": "westeurope",
+            "admin_group_object_ids": ["22222222-2222-2222-2222-222222222222"],
         },
         "node_pools": {
             "system": {"vm_size": "Standard_D4ds_v5", "min_size": 2, "max_size": 3},
@@ -515,6 +518,7 @@ def test_other_targets_refuse_aks_pool_settings(target: str) -> None:
         ({"kubernetes_version": "1.29"}, "plinth:cluster.kubernetes_version"),
         ({"availability_zones": ["1", "1"]}, "repeats a zone"),
         ({"admin_group_object_ids": ["platform-admins"]}, "is not an Entra object ID"),
+        ({"admin_group_object_ids": []}, "admin_group_object_ids is empty"),
     ],
 )
 def test_bad_cluster_settings_are_refused(cluster: dict[str, Any], expected: str) -> None:
@@ -527,3 +531,44 @@ def test_the_environment_files_are_the_ones_tested() -> None:
     assert {p.name for p in (ROOT / "environments").glob("Pulumi.aks-*.yaml")} == {
         f"Pulumi.{name}.yaml" for name in AKS_ENVIRONMENTS
     }
+
+
+# --- the mock engine answers like Azure --------------------------------------------------------
+
+
+def test_placeholder_ids_are_arm_ids_of_the_resource_and_its_parent() -> None:
+    subnet = azure_outputs(
+        "azure-native:network:Subnet",
+        "ignored",
+        {"resourceGroupName": "rg", "virtualNetworkName": "vnet", "subnetName": "nodes"},
+        "sub",
+        "westeurope",
+    )
+    assert subnet["id"] == (
+        "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet"
+        "/subnets/nodes"
+    )
+    cluster = azure_outputs(
+        MANAGED_CLUSTER,
+        "ignored",
+        {
+            "resourceGroupName": "rg",
+            "resourceName": "aks",
+            "identity": {"userAssignedIdentities": ["/id"]},
+        },
+        "sub",
+        "westeurope",
+    )
+    assert cluster["oidcIssuerProfile"]["issuerURL"].startswith("https://westeurope.oic.")
+    # Azure answers user-assigned identities as a map keyed by resource ID.
+    assert list(cluster["identity"]["userAssignedIdentities"]) == ["/id"]
+
+
+def test_the_user_credentials_invoke_answers_a_kubeconfig_of_the_cluster() -> None:
+    answer = user_credentials({"resourceName": "plinth-x"}, "westeurope")
+    (listed,) = answer["kubeconfigs"]
+    document = json.loads(base64.b64decode(listed["value"]))
+    (cluster,) = document["clusters"]
+    assert (
+        cluster["cluster"]["server"] == "https://plinth-x-placeholder.hcp.westeurope.azmk8s.io:443"
+    )
