@@ -179,6 +179,9 @@ class AksCluster(pulumi.ComponentResource):
                 # pool to "Scaling" (pulumi-azure-native #4264) or be refused for pools the
                 # cluster did not create (#2719).
                 ignore_changes=["agentPoolProfiles"],
+                # Its name is fixed (DNS prefix, node resource group, kubeconfig): a new
+                # cluster cannot exist beside the old one.
+                delete_before_replace=True,
             ),
         )
         self._maintenance_windows(name, args)

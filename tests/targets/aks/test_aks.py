@@ -316,6 +316,7 @@ def test_a_changed_network_plugin_replaces_the_stateful_cluster(
     replaced = [c for c in diff_plans(before, after).changes if c.type == MANAGED_CLUSTER]
     (change,) = replaced
     assert (change.action, change.stateful, change.protected) == ("replace", True, True)
+    assert change.delete_first
     assert any("networkProfile.networkPlugin" in reason for reason in change.reasons)
 
 
