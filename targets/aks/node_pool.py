@@ -119,6 +119,8 @@ def agent_pool_settings(
 class AksNodePool(pulumi.ComponentResource):
     """One user agent pool of an AKS cluster, its own resource."""
 
+    CONFIG_KEY = "node_pools.<name>"  # configured by its plinth:node_pools entry
+
     def __init__(
         self,
         name: str,
