@@ -40,6 +40,7 @@ from components.args import (
     secret_capable_fields,
 )
 from components.contract import ArgsT, ClusterFacts, Component
+from components.gpu_enablement import COMPONENT as GPU_ENABLEMENT
 from components.jobs_namespace.args import DNS_SUBDOMAIN
 from components.merge import deep_merge
 from components.object_storage.args import S3_PREFIX
@@ -224,13 +225,8 @@ class PlatformSettings(FrozenModel):
     def gpu_operator_installs_driver(self) -> bool:
         """Whether GPU enablement runs the GPU operator with its own NVIDIA driver (then no
         other driver may be on the GPU nodes)."""
-        gpu = getattr(self, "gpu", None)
-        return bool(
-            gpu is not None
-            and gpu.enabled
-            and gpu.mode == "gpu-operator"
-            and not gpu.driver_preinstalled
-        )
+        gpu = self.args(GPU_ENABLEMENT)
+        return gpu.enabled and gpu.mode == "gpu-operator" and not gpu.driver_preinstalled
 
     @property
     def default_storage_class(self) -> str:
