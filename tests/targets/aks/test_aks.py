@@ -320,11 +320,15 @@ def test_a_changed_network_plugin_replaces_the_stateful_cluster(
     assert any("networkProfile.networkPlugin" in reason for reason in change.reasons)
 
 
-def test_a_changed_pool_count_or_label_updates_in_place(
-    aks_synthesized: dict[str, SynthesizedEnvironment],
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [(("maxCount",), 8), (("nodeLabels", "team"), "research"), (("tags", "owner"), "ml-research")],
+)
+def test_a_changed_max_count_label_or_tag_updates_the_pool_in_place(
+    aks_synthesized: dict[str, SynthesizedEnvironment], path: tuple[str, ...], value: Any
 ) -> None:
     before = aks_synthesized["aks-prod"].entries
-    after = changed(before, AGENT_POOL, "aks-prod-nodes-a100", ("maxCount",), 8)
+    after = changed(before, AGENT_POOL, "aks-prod-nodes-a100", path, value)
     (change,) = diff_plans(before, after).changes
     assert change.action == "update"
 
