@@ -416,7 +416,9 @@ AWS_FORCE_NEW["aws:s3/bucketV2:BucketV2"] = AWS_FORCE_NEW["aws:s3/bucket:Bucket"
 # resource group, disk encryption set and the network profile fields AKS cannot change
 # (service and pod ranges, plugin, plugin mode, dataplane, policy, outbound type). The
 # generator matches those names at any depth of the resource's inputs, hence the paths
-# below `networkProfile` and the inline agent pools. The storage, key vault and database
+# below `networkProfile` and the inline agent pools. The network profile's list is the one
+# pulumi-azure-native #4756 split out of a whole-`networkProfile` entry; recheck it, and
+# the spec's create-only marks, when the pin moves. The storage, key vault and database
 # types are the stateful types of policies/stack/stateful.py, judged in any plan.
 _AKS_NETWORK_FORCE_NEW = (
     "serviceCidr",
