@@ -34,6 +34,7 @@ SPARK_VALUE = "sentinel-spark-priority"
 GPU_VALUE = "sentinel-gpu-priority"
 ADMIN_ARN = "arn:aws:iam::999988887777:role/sentinel-admins"
 OFFICE_CIDR = "198.51.100.77/32"
+ADMIN_GROUP = "99999999-8888-7777-6666-555555555555"
 
 
 def stack_config(environment: str, **secret_sections: dict[str, Any]) -> dict[str, str]:
@@ -88,6 +89,8 @@ def test_every_setting_that_may_hold_a_secret_is_covered_here() -> None:
         "cluster.context",
         "cluster.cluster_admins",
         "cluster.public_access_cidrs",
+        "cluster.authorized_ip_ranges",
+        "cluster.admin_group_object_ids",
         "spark_operator.values_override",
         "gpu.values_override",
     }
@@ -132,6 +135,20 @@ def test_secret_settings_of_an_eks_cluster_reach_resources_as_secrets(tmp_path: 
         assert (
             input_at(entries, type_token, "dev-eks-admin-platform", "principalArn") == SECRET_MARK
         )
+
+
+def test_secret_settings_of_an_aks_cluster_reach_resources_as_secrets(tmp_path: Path) -> None:
+    changes = {"admin_group_object_ids": [ADMIN_GROUP], "authorized_ip_ranges": [OFFICE_CIDR]}
+    config = stack_config("aks-dev", cluster=changes)
+    entries, written = synthesized_plan("aks-dev", config, ["plinth:cluster"], tmp_path)
+    for value in (ADMIN_GROUP, OFFICE_CIDR):
+        assert value not in written
+    cluster = "azure-native:containerservice:ManagedCluster"
+    assert input_at(entries, cluster, "aks-dev-aks", "aadProfile", "adminGroupObjectIDs") == (
+        SECRET_MARK
+    )
+    access = input_at(entries, cluster, "aks-dev-aks", "apiServerAccessProfile")
+    assert access["authorizedIPRanges"] == SECRET_MARK
 
 
 def test_the_same_settings_in_plain_config_stay_readable(tmp_path: Path) -> None:
