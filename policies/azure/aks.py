@@ -1,6 +1,7 @@
-"""Rules: an AKS cluster has RBAC, a network policy engine, no local accounts in prod, and
-workload identity; its nodes (inline agent pools and `AgentPool` resources alike) encrypt
-their disks at the host and have no public IP addresses."""
+"""Rules: an AKS cluster has RBAC, a network policy engine, no local accounts in prod,
+workload identity and an API server off the internet (private in prod); its nodes (inline
+agent pools and `AgentPool` resources alike) encrypt their disks at the host and have no
+public IP addresses."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
+from policies.aws.values import UNKNOWN, known, strings
 from policies.framework import (
     ADVISORY_IN_DEV,
     MANDATORY_EVERYWHERE,
@@ -22,6 +24,8 @@ from policies.framework import (
 
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
 AGENT_POOL = "azure-native:containerservice:AgentPool"
+
+OPEN_RANGES = frozenset({"0.0.0.0/0", "::/0"})
 
 # `NetworkPolicy` in azure-native 3.x: none, calico, azure, cilium.
 NETWORK_POLICY_ENGINES = ("azure", "calico", "cilium")
@@ -90,6 +94,41 @@ def _validate_aks_workload_identity(
         report_violation(
             f"securityProfile.workloadIdentity.enabled is {shown(workload_identity)}: pods "
             "cannot sign in as their own Azure identity and fall back to shared keys",
+            None,
+        )
+
+
+def _validate_aks_api_server(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    if args.resource_type != MANAGED_CLUSTER:
+        return
+    access = known(args.props).get("apiServerAccessProfile")
+    if access is UNKNOWN:
+        return
+    access = access if isinstance(access, dict) else {}
+    private = access.get("enablePrivateCluster")
+    if private in (True, UNKNOWN):
+        return
+    if not args.get_config()["allowPublicWithRanges"]:
+        report_violation(
+            f"apiServerAccessProfile.enablePrivateCluster is {shown(private)} (default "
+            "false): the API server is reachable from the internet; set "
+            "plinth:cluster.private_cluster: true",
+            None,
+        )
+        return
+    ranges = access.get("authorizedIPRanges")
+    if ranges is UNKNOWN or isinstance(ranges, str):  # unknown, or kept secret
+        return
+    listed = strings(ranges or [])
+    open_ranges = sorted(set(listed) & OPEN_RANGES)
+    if not listed or open_ranges:
+        allowed = ", ".join(open_ranges) if open_ranges else "any address (none listed)"
+        report_violation(
+            f"apiServerAccessProfile.authorizedIPRanges allows {allowed} on the public API "
+            "server; list your networks in plinth:cluster.authorized_ip_ranges, or set "
+            "plinth:cluster.private_cluster: true",
             None,
         )
 
@@ -184,6 +223,37 @@ RULES: tuple[Rule, ...] = (
         # The admin kubeconfig is a shared, unrevocable-per-user credential; developers may
         # use it on dev and staging clusters, prod access goes through Entra ID.
         levels=MANDATORY_IN_PROD,
+    ),
+    resource_rule(
+        "aks-private-api-server",
+        "An AKS cluster's API server is private, or public only to listed networks where the "
+        "tier allows it.",
+        _validate_aks_api_server,
+        severity=Severity.HIGH,
+        remediation=(
+            "Set plinth:cluster.private_cluster: true in the environment file (the prod "
+            "tier's default). Where "
+            f"{environment_key('aks-private-api-server', 'allowPublicWithRanges')} is true "
+            "(the dev and staging tiers), a public API server may stay if "
+            "plinth:cluster.authorized_ip_ranges lists your networks (never 0.0.0.0/0)."
+        ),
+        # As eks-private-endpoint: developers reach dev and staging from laptops; prod is
+        # reached from inside the virtual network.
+        levels=MANDATORY_IN_PROD,
+        config={
+            "allowPublicWithRanges": {
+                "type": "boolean",
+                "default": False,
+                "description": (
+                    "Accept a public API server whose authorizedIPRanges is an allow-list "
+                    "without 0.0.0.0/0 or ::/0. False: the API server must be private."
+                ),
+            }
+        },
+        tier_config={
+            "dev": {"allowPublicWithRanges": True},
+            "staging": {"allowPublicWithRanges": True},
+        },
     ),
     resource_rule(
         "aks-workload-identity",

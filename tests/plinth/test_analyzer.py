@@ -122,7 +122,7 @@ def test_each_set_of_properties_is_decoded_once_for_every_rule() -> None:
     distinct = {json.dumps(resource["inputs"], sort_keys=True) for resource in resources}
     analyzer = decode_once()
     run_pack(resources, resolve_policy_config({}, "test.json"), RULES, analyzer)
-    # 44 rules read each resource, the stack rules read all of them, each resource brings
+    # 45 rules read each resource, the stack rules read all of them, each resource brings
     # its provider: still one decoding per distinct set of properties.
     assert analyzer.decoder.decoded == len(distinct) == 6
 

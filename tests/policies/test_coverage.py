@@ -135,6 +135,11 @@ def _azure() -> dict[str, Example]:
         "aks-network-policy": ((cluster(),), (aks_tests.network_policy("none"),)),
         "aks-local-accounts-disabled": ((cluster(),), (cluster(disableLocalAccounts=None),)),
         "aks-workload-identity": ((cluster(),), (cluster(securityProfile=None),)),
+        # Open to any address: refused even where the tier accepts an allow-list.
+        "aks-private-api-server": (
+            (aks_tests.api_server(enablePrivateCluster=True),),
+            (aks_tests.api_server(enablePrivateCluster=False),),
+        ),
         "aks-encryption-at-host": (
             (aks_tests.agent_pool(),),
             (aks_tests.agent_pool(enableEncryptionAtHost=False),),

@@ -22,6 +22,7 @@ def managed_cluster(**changes: Any) -> dict[str, Any]:
         "aadProfile": {"managed": True, "enableAzureRBAC": True},
         "oidcIssuerProfile": {"enabled": True},
         "securityProfile": {"workloadIdentity": {"enabled": True}},
+        "apiServerAccessProfile": {"enablePrivateCluster": True},
         "networkProfile": {
             "networkPlugin": "azure",
             "networkDataplane": "cilium",
@@ -214,3 +215,56 @@ def test_a_pool_with_node_public_ips_is_refused_in_every_tier() -> None:
 
 def test_unset_node_public_ip_is_the_default_off() -> None:
     assert hits(NODE_PUBLIC_IP, agent_pool(enableNodePublicIP=None)) == []
+
+
+# ---------------------------------------------------------------------------------------
+# aks-private-api-server
+
+API_SERVER = "aks-private-api-server"
+
+
+def api_server(**access: Any) -> dict[str, Any]:
+    """A cluster whose apiServerAccessProfile is `access`."""
+    return managed_cluster(apiServerAccessProfile=access)
+
+
+def test_a_private_api_server_passes_in_every_tier() -> None:
+    assert levels_by_tier(API_SERVER, api_server(enablePrivateCluster=True)) == {
+        "dev": [],
+        "staging": [],
+        "prod": [],
+    }
+
+
+def test_a_public_api_server_limited_to_listed_networks_passes_outside_prod() -> None:
+    cluster = api_server(enablePrivateCluster=False, authorizedIPRanges=["203.0.113.0/24"])
+    assert levels_by_tier(API_SERVER, cluster) == {"dev": [], "staging": [], "prod": ["mandatory"]}
+    assert messages(hits(API_SERVER, cluster, tier="prod"))[0].startswith(
+        "apiServerAccessProfile.enablePrivateCluster is false"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ranges", "allowed"),
+    [(None, "any address (none listed)"), (["10.0.0.0/8", "0.0.0.0/0"], "0.0.0.0/0")],
+)
+def test_a_public_api_server_open_to_anyone_is_refused(
+    ranges: list[str] | None, allowed: str
+) -> None:
+    access = {"enablePrivateCluster": False, "authorizedIPRanges": ranges}
+    cluster = api_server(**{k: v for k, v in access.items() if v is not None})
+    assert levels_by_tier(API_SERVER, cluster) == {
+        "dev": ["advisory"],
+        "staging": ["advisory"],
+        "prod": ["mandatory"],
+    }
+    assert messages(hits(API_SERVER, cluster, tier="dev")) == [
+        f"apiServerAccessProfile.authorizedIPRanges allows {allowed} on the public API server; "
+        "list your networks in plinth:cluster.authorized_ip_ranges, or set "
+        "plinth:cluster.private_cluster: true"
+    ]
+
+
+def test_a_cluster_without_an_access_profile_is_public() -> None:
+    found = hits(API_SERVER, managed_cluster(apiServerAccessProfile=None), tier="prod")
+    assert messages(found)[0].startswith("apiServerAccessProfile.enablePrivateCluster is unset")
