@@ -27,7 +27,7 @@ from pulumi.runtime import resource as resource_runtime
 from pulumi.runtime.proto import source_pb2
 
 from plinth.environments import Environment
-from plinth.placeholders import AWS_PROVIDER, DEFAULT_REGION, aws_outputs
+from plinth.placeholders import AWS_PROVIDER, DEFAULT_REGION, aws_outputs, azure_outputs
 from plinth.progress import silent
 
 # Markers of Pulumi's property wire format (sdk/python/lib/pulumi/runtime/rpc.py).
@@ -80,6 +80,10 @@ class PlaceholderMocks(mocks.Mocks):
             state = {**aws_outputs(args.typ, physical, state, region), **state}
             if args.typ == "aws:s3/bucket:Bucket":
                 resource_id = str(state["bucket"])  # a bucket's id is its name
+        elif args.typ.startswith("azure-native:"):
+            state = {**azure_outputs(args.typ, args.name, state), **state}
+            # An azure-native resource's id is its Azure Resource Manager ID.
+            resource_id = str(state.get("id") or resource_id)
         return resource_id, state
 
     def call(

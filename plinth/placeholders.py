@@ -10,6 +10,7 @@ rules judge the plan as they would judge the real thing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -101,3 +102,97 @@ def aws_outputs(
         return outputs(name, inputs, region)
     service = type_token.split(":")[1].split("/", maxsplit=1)[0]
     return {"arn": _arn(service, region, f"{type_token.rsplit(':', 1)[-1].lower()}/{name}")}
+
+
+# ---------------------------------------------------------------------------------------
+# Azure (azure-native): resource IDs shaped as Azure Resource Manager gives them
+# (`/subscriptions/<id>/resourceGroups/<group>/providers/<namespace>/<type>/<name>...`),
+# in a placeholder subscription; the GUIDs of an identity derive from its name.
+
+SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+_PLACEHOLDER_GUIDS = uuid.UUID("5f8c1f3e-0000-4000-8000-706c696e7468")  # namespace only
+
+
+def _guid(kind: str, name: str) -> str:
+    return str(uuid.uuid5(_PLACEHOLDER_GUIDS, f"{kind}/{name}"))
+
+
+def _group_id(inputs: Mapping[str, Any]) -> str:
+    group = inputs.get("resourceGroupName", "")
+    return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}"
+
+
+def _account_id(inputs: Mapping[str, Any]) -> str:
+    account = inputs.get("accountName", "")
+    return f"{_group_id(inputs)}/providers/Microsoft.Storage/storageAccounts/{account}"
+
+
+def _identity_id(name: str) -> str:
+    return f"providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}"
+
+
+def _storage_account(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": _account_id(inputs), "name": inputs.get("accountName") or name}
+
+
+def _blob_services(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    del name
+    return {"id": f"{_account_id(inputs)}/blobServices/default", "name": "default"}
+
+
+def _blob_container(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    container = inputs.get("containerName") or name
+    account = _account_id(inputs)
+    return {"id": f"{account}/blobServices/default/containers/{container}", "name": container}
+
+
+def _user_assigned_identity(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    identity = inputs.get("resourceName") or name
+    return {
+        "id": f"{_group_id(inputs)}/{_identity_id(identity)}",
+        "name": identity,
+        "clientId": _guid("client", identity),
+        "principalId": _guid("principal", identity),
+        "tenantId": _guid("tenant", "plinth"),
+    }
+
+
+def _federated_credential(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    credential = inputs.get("federatedIdentityCredentialResourceName") or name
+    identity = f"{_group_id(inputs)}/{_identity_id(inputs.get('resourceName', ''))}"
+    return {"id": f"{identity}/federatedIdentityCredentials/{credential}", "name": credential}
+
+
+def _role_assignment(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    assignment = inputs.get("roleAssignmentName") or _guid("role-assignment", name)
+    scope = inputs.get("scope", "")
+    return {
+        "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}",
+        "name": assignment,
+    }
+
+
+def _lock(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    lock = inputs.get("lockName") or name
+    scope = inputs.get("scope", "")
+    return {"id": f"{scope}/providers/Microsoft.Authorization/locks/{lock}", "name": lock}
+
+
+AzureOutputs = Callable[[str, Mapping[str, Any]], dict[str, Any]]
+
+AZURE_OUTPUTS: dict[str, AzureOutputs] = {
+    "azure-native:storage:StorageAccount": _storage_account,
+    "azure-native:storage:BlobServiceProperties": _blob_services,
+    "azure-native:storage:BlobContainer": _blob_container,
+    "azure-native:managedidentity:UserAssignedIdentity": _user_assigned_identity,
+    "azure-native:managedidentity:FederatedIdentityCredential": _federated_credential,
+    "azure-native:authorization:RoleAssignment": _role_assignment,
+    "azure-native:authorization:ManagementLockByScope": _lock,
+}
+
+
+def azure_outputs(type_token: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Placeholder outputs of one azure-native resource (`id` and `name`; nothing for a
+    type without a rule)."""
+    outputs = AZURE_OUTPUTS.get(type_token)
+    return outputs(name, inputs) if outputs is not None else {}
