@@ -10,7 +10,7 @@ whose cloud identity reaches only that volume.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from components.spark_operator import COMPONENT as SPARK_OPERATOR
@@ -91,13 +91,14 @@ def static_volume(
     claim: str,
     access: Access,
     mount_options: list[str],
-    csi: Mapping[str, Any],
+    driver: str,
+    volume_attributes: Mapping[str, pulumi.Input[str]],
     parent: pulumi.Resource,
 ) -> k8s.core.v1.PersistentVolumeClaim:
-    """A static PersistentVolume `<jobs namespace>-<claim>` for the CSI source `csi` (its
-    `volume_handle` defaults to the PV's name, unique in the cluster) and the claim `claim`
-    bound only to it. Both are protected as data where the environment says so; the PV is
-    `Retain`, so deleting either never touches the data."""
+    """A static PersistentVolume `<jobs namespace>-<claim>` of the CSI `driver` with
+    `volume_attributes` (its volume handle is the PV's name, unique in the cluster) and the
+    claim `claim` bound only to it. Both are protected as data where the environment says
+    so; the PV is `Retain`, so deleting either never touches the data."""
     import pulumi_kubernetes as k8s  # noqa: PLC0415 (SDK on deploy)
 
     namespace = jobs.namespace_name
@@ -114,7 +115,12 @@ def static_volume(
             "claim_ref": {"namespace": namespace, "name": claim},
             "persistent_volume_reclaim_policy": "Retain",
             "mount_options": mount_options,
-            "csi": {"volume_handle": volume_object, **csi},
+            "csi": {
+                "driver": driver,
+                # Kubernetes mounts one volume per handle; the PV name is unique.
+                "volume_handle": volume_object,
+                "volume_attributes": dict(volume_attributes),
+            },
         },
         opts=cluster.stateful_options(parent),
     )

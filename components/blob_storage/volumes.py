@@ -219,18 +219,16 @@ class BlobVolumes(pulumi.ComponentResource):
             claim=claim,
             access=volume.access,
             mount_options=mount_options(volume, handle),
-            csi={
-                "driver": BLOB_DRIVER,
-                "volume_attributes": {
-                    "protocol": "fuse2",
-                    "resourcegroup": self._azure.context.resource_group_name,
-                    "storageaccount": self._storage.account.name,
-                    "containerName": volume.container,
-                    # Keyless: blobfuse2 exchanges the pod's token for one of this identity.
-                    "clientID": identity.client_id,
-                    "tenantID": identity.tenant_id,
-                    "mountWithWorkloadIdentityToken": "true",
-                },
+            driver=BLOB_DRIVER,
+            volume_attributes={
+                "protocol": "fuse2",
+                "resourcegroup": self._azure.context.resource_group_name,
+                "storageaccount": self._storage.account.name,
+                "containerName": volume.container,
+                # Keyless: blobfuse2 exchanges the pod's token for one of this identity.
+                "clientID": identity.client_id,
+                "tenantID": identity.tenant_id,
+                "mountWithWorkloadIdentityToken": "true",
             },
             parent=self,
         )

@@ -183,13 +183,11 @@ class S3Volumes(pulumi.ComponentResource):
             claim=claim,
             access=volume.access,
             mount_options=mount_options(volume, region),
-            csi={
-                "driver": MOUNTPOINT_DRIVER,
-                "volume_attributes": {
-                    "bucketName": bucket_name,
-                    "authenticationSource": "pod",
-                    "stsRegion": region,
-                },
+            driver=MOUNTPOINT_DRIVER,
+            volume_attributes={
+                "bucketName": bucket_name,
+                "authenticationSource": "pod",
+                "stsRegion": region,
             },
             parent=self,
         )

@@ -170,9 +170,9 @@ def test_the_account_name_is_deterministic_and_valid(prod: Entries) -> None:
     assert name == default_account_name("plinth", "test")
     assert name.isalnum()
     assert name.islower()
-    assert 3 <= len(name) <= 24  # noqa: PLR2004 (Azure's limits)
+    assert 3 <= len(name) <= 24
     long_stack = default_account_name("plinth", "a-very-long-stack-name-for-prod")
-    assert len(long_stack) == 24  # noqa: PLR2004
+    assert len(long_stack) == 24
     assert long_stack != default_account_name("other", "a-very-long-stack-name-for-prod")
     named = build(args=BlobStorageArgs(account_name="mlplatformdata"))
     assert account(named)["inputs"]["accountName"] == "mlplatformdata"
@@ -224,7 +224,7 @@ def test_prod_locks_the_account_against_deletion(prod: Entries, dev: Entries) ->
 
 
 def test_prod_protects_and_retains_the_account_containers_and_volumes(prod: Entries) -> None:
-    held = of_type(prod, ACCOUNT) + of_type(prod, CONTAINER) + of_type(prod, PV) + of_type(prod, PVC)
+    held = [entry for entry in prod if entry["type"] in (ACCOUNT, CONTAINER, PV, PVC)]
     assert len(held) == 1 + len(BlobStorageArgs().containers) + 2 * len(BlobStorageArgs().volumes)
     assert all(entry["protect"] and entry["retain_on_delete"] for entry in held)
 
@@ -234,7 +234,7 @@ def test_dev_protects_nothing(dev: Entries) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Identities: trust and roles
+# Identities, their trust and their roles
 
 
 def test_each_identity_trusts_exactly_its_service_account(prod: Entries) -> None:
@@ -265,8 +265,7 @@ def test_each_role_assignment_is_scoped_to_exactly_its_container(
     )
     assert inputs["scope"] == expected_scope == container_id(prod, container)
     assert inputs["roleDefinitionId"] == (
-        f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/"
-        f"roleDefinitions/{role}"
+        f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/{role}"
     )
     assert inputs["principalId"] == identity(prod, volume)["principalId"]
     assert inputs["principalType"] == "ServicePrincipal"
