@@ -408,19 +408,51 @@ AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
 }
 AWS_FORCE_NEW["aws:s3/bucketV2:BucketV2"] = AWS_FORCE_NEW["aws:s3/bucket:Bucket"]
 
-# azure-native 3.29.0: URL path parameters of the resource's REST API (resource group and
-# names) and the properties its spec marks create-only or the provider's `forceNewMap`
-# lists (a tracked resource's `location`, a storage account's hierarchical namespace).
-# Plinth creates no Azure resource yet (no AKS target): these are the stateful types of
-# policies/stack/stateful.py, which the policy pack and this diff judge in any plan.
-_AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
+# azure-native 3.29.0: URL path parameters of the resource's REST API (resource group,
+# names, scope), the properties its spec marks create-only (`x-ms-mutability` without
+# `update`: a tracked resource's `location` in the common types), and the provider's
+# `forceNewMap` (provider/pkg/gen/replacement.go: StorageAccount `isHnsEnabled` and
+# `location`; RoleAssignment `principalId` and `scope`; BlobContainer nothing more).
+# API versions: storage 2024-01-01, managedidentity 2023-01-31, authorization 2022-04-01
+# (role assignments) and 2020-05-01 (locks). Key Vault and PostgreSQL are not created by
+# Plinth yet: they are the stateful types of policies/stack/stateful.py, which the policy
+# pack and this diff judge in any plan.
+AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "azure-native:storage:StorageAccount": (
         "resourceGroupName",
         "accountName",
         "location",
         "isHnsEnabled",
+        # Azure changes an account's kind only by the one-way upgrade to StorageV2, which
+        # the PUT azure-native sends does not perform: a different kind is a new account.
+        "kind",
     ),
     "azure-native:storage:BlobContainer": ("resourceGroupName", "accountName", "containerName"),
+    "azure-native:storage:BlobServiceProperties": (
+        "resourceGroupName",
+        "accountName",
+        "blobServicesName",
+    ),
+    "azure-native:managedidentity:UserAssignedIdentity": (
+        "resourceGroupName",
+        "resourceName",
+        "location",
+    ),
+    # Issuer, subject and audiences are updated in place (the same PUT).
+    "azure-native:managedidentity:FederatedIdentityCredential": (
+        "resourceGroupName",
+        "resourceName",
+        "federatedIdentityCredentialResourceName",
+    ),
+    "azure-native:authorization:RoleAssignment": (
+        "scope",
+        "roleAssignmentName",
+        "principalId",
+        # Azure refuses to change an assignment's role (RoleAssignmentUpdateNotPermitted):
+        # only a new assignment can grant another role.
+        "roleDefinitionId",
+    ),
+    "azure-native:authorization:ManagementLockByScope": ("scope", "lockName"),
     "azure-native:keyvault:Vault": ("resourceGroupName", "vaultName", "location"),
     "azure-native:keyvault:Key": ("resourceGroupName", "vaultName", "keyName"),
     "azure-native:dbforpostgresql:Server": ("resourceGroupName", "serverName", "location"),
@@ -475,7 +507,7 @@ def has_replacement_rules(type_token: str) -> bool:
         return True
     if type_token.startswith("pulumi:providers:"):
         return type_token in _PROVIDER_TYPES
-    return type_token in AWS_FORCE_NEW or type_token in _AZURE_FORCE_NEW
+    return type_token in AWS_FORCE_NEW or type_token in AZURE_FORCE_NEW
 
 
 def is_regional(type_token: str) -> bool:
@@ -497,7 +529,7 @@ def forced_replacement_paths(
         if is_regional(type_token):
             paths.append("region")
     else:
-        paths = list(_AZURE_FORCE_NEW.get(type_token, ()))
+        paths = list(AZURE_FORCE_NEW.get(type_token, ()))
     if type_token in _CONDITIONAL:
         paths += _CONDITIONAL[type_token](old_inputs, new_inputs)
     return tuple(parse_path(path.removeprefix(".")) for path in paths)

@@ -15,7 +15,12 @@ import re
 
 import pytest
 
-from plinth.replacement import AWS_FORCE_NEW, has_replacement_rules, is_regional
+from plinth.replacement import (
+    AWS_FORCE_NEW,
+    AZURE_FORCE_NEW,
+    has_replacement_rules,
+    is_regional,
+)
 from policies.stack.stateful import STATEFUL_TYPES
 from tests.conftest import SynthesizedEnvironment
 
@@ -79,4 +84,20 @@ def test_regional_aws_types_are_those_whose_sdk_takes_a_region(
 def test_aws_force_new_fields_are_inputs_of_the_sdk(type_token: str) -> None:
     parameters = aws_args_parameters(type_token)
     top_level = {path.split(".")[0] for path in AWS_FORCE_NEW[type_token]}
+    assert sorted(name for name in top_level if snake_case(name) not in parameters) == []
+
+
+def azure_args_parameters(type_token: str) -> set[str]:
+    """The input names pulumi-azure-native's SDK takes for `type_token` (snake_case; an
+    input that clashes with Python's own, `resource_name`, gets a trailing `_`)."""
+    _, module, resource = type_token.split(":")
+    cls = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), resource)
+    parameters = set(inspect.signature(cls._internal_init).parameters)
+    return {name.removesuffix("_") for name in parameters} - {"self", "opts", "_props"}
+
+
+@pytest.mark.parametrize("type_token", sorted(AZURE_FORCE_NEW))
+def test_azure_force_new_fields_are_inputs_of_the_sdk(type_token: str) -> None:
+    parameters = azure_args_parameters(type_token)
+    top_level = {path.split(".")[0] for path in AZURE_FORCE_NEW[type_token]}
     assert sorted(name for name in top_level if snake_case(name) not in parameters) == []
