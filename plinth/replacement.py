@@ -423,8 +423,10 @@ AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "accountName",
         "location",
         "isHnsEnabled",
-        # Azure changes an account's kind only by the one-way upgrade to StorageV2, which
-        # the PUT azure-native sends does not perform: a different kind is a new account.
+        # Azure's update takes `kind` only to upgrade an account to StorageV2 (storage.json
+        # 2024-01-01, StorageAccountUpdateParameters: "Currently only StorageV2 value
+        # supported by server"); Plinth's accounts are StorageV2 already, so another kind
+        # is a new account. Conservative: azure-native's own schema flag was not at hand.
         "kind",
     ),
     "azure-native:storage:BlobContainer": ("resourceGroupName", "accountName", "containerName"),

@@ -53,8 +53,9 @@ class BlobCacheArgs(FrozenModel):
         description=(
             "'file' downloads each opened file whole into the node's temporary disk (the "
             "driver's per-volume directory under /mnt): random reads and writes, files up "
-            "to the disk's size. 'block' streams blocks into memory and the same disk: "
-            "large sequential reads of files bigger than the disk; writes only whole files."
+            "to the disk's size. 'block' streams blocks into memory and the same disk: for "
+            "large sequential reads of files bigger than the disk (read-write volumes are "
+            "better served by 'file')."
         ),
     )
     size_mib: int = Field(
@@ -75,7 +76,8 @@ class BlobCacheArgs(FrozenModel):
         ge=1,
         description=(
             "Block mode only: memory preallocated for blocks, in MiB (unset: blobfuse2's "
-            "default, 80% of free memory). Counts against the node, not the pod."
+            "default, 60% of the node's available memory). Counts against the node, not "
+            "the pod: set it on shared nodes."
         ),
     )
 
