@@ -27,10 +27,13 @@ from components.blob_storage.volumes import (
     BlobVolumes,
 )
 from components.cluster import Cluster
+from components.contract import ClusterFacts, Deployed, Placement
+from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from components.jobs_namespace.args import JobsNamespaceArgs
 from components.jobs_namespace.component import JobsNamespace
 from plinth.engine import record
 from plinth.placeholders import SUBSCRIPTION_ID, azure_outputs
+from stacks.migrations import component_options
 from tests.policy_harness import violations
 from tests.upstream_schemas import builtin_object_errors, object_label
 
@@ -317,6 +320,27 @@ def test_each_volume_is_a_keyless_blobfuse2_mount_of_its_container(prod: Entries
     assert len(set(handles)) == len(handles)
 
 
+# Volume attributes blob-csi-driver v1.27.9 reads for a blobfuse mount with workload
+# identity (pkg/blob/blob.go, the `...Field` constants; names are case-insensitive).
+DRIVER_ATTRIBUTES = {
+    "protocol",
+    "storageaccount",
+    "containername",
+    "resourcegroup",
+    "subscriptionid",
+    "clientid",
+    "tenantid",
+    "mountwithworkloadidentitytoken",
+}
+
+
+def test_every_volume_attribute_is_one_the_driver_reads(prod: Entries) -> None:
+    for volume in BlobStorageArgs().volumes:
+        attributes = kubernetes_object(prod, PV, volume)["spec"]["csi"]["volumeAttributes"]
+        assert {key.lower() for key in attributes} <= DRIVER_ATTRIBUTES
+        assert all(isinstance(value, str) for value in attributes.values())
+
+
 def test_the_read_only_volume_mounts_read_only_with_a_file_cache(prod: Entries) -> None:
     pv = kubernetes_object(prod, PV, "datasets")
     cache = BlobStorageArgs().volumes["datasets"].cache
@@ -404,9 +428,50 @@ def test_the_plan_is_the_same_on_every_run(prod: Entries) -> None:
     assert build(protect=True) == prod
 
 
-def test_the_component_deploys_only_where_the_cluster_brings_azure() -> None:
-    from components.contract import ClusterFacts  # noqa: PLC0415
+def deploy_through_the_registry(*, with_jobs: bool) -> Entries:
+    """The component as stacks/compose.py deploys it in an environment `aks-test`."""
 
+    def program() -> None:
+        context = AzureContext(
+            provider=AzureProvider("azure", location=LOCATION),
+            location=LOCATION,
+            resource_group_name=pulumi.Output.from_input(RESOURCE_GROUP),
+            protect_stateful=False,
+            tags=TAGS,
+        )
+        cluster = Cluster(
+            name="test",
+            provider=k8s.Provider("k8s"),
+            kubernetes_version=KUBERNETES_VERSION,
+            default_storage_class="managed-csi",
+            gpu=None,
+            protect_stateful=False,
+            labels=LABELS,
+            azure=AzureCloud(context, oidc_issuer_url=pulumi.Output.from_input(ISSUER)),
+        )
+        deployed: dict[str, pulumi.ComponentResource] = {}
+        if with_jobs:
+            deployed[JOBS_NAMESPACE.key] = JobsNamespace("aks-test-jobs", JOBS, cluster=cluster)
+        where = Placement("aks-test", "aks-test-blob", component_options)
+        COMPONENT.deploy(BlobStorageArgs(), cluster, Deployed(deployed), where)
+
+    return record(program, stack="aks-test", config={})
+
+
+def test_through_the_registry_the_volumes_come_with_the_jobs_namespace() -> None:
+    with_jobs = deploy_through_the_registry(with_jobs=True)
+    assert [e["name"] for e in of_type(with_jobs, "plinth:azure:BlobStorage")] == ["aks-test-blob"]
+    assert [e["name"] for e in of_type(with_jobs, "plinth:azure:BlobVolumes")] == [
+        "aks-test-blob-volumes"
+    ]
+    assert len(of_type(with_jobs, PVC)) == len(BlobStorageArgs().volumes)
+    without_jobs = deploy_through_the_registry(with_jobs=False)
+    assert of_type(without_jobs, "plinth:azure:BlobVolumes") == []
+    assert of_type(without_jobs, IDENTITY) == []
+    assert len(of_type(without_jobs, CONTAINER)) == len(BlobStorageArgs().containers)
+
+
+def test_the_component_deploys_only_where_the_cluster_brings_azure() -> None:
     assert COMPONENT.targets == ("aks",)
     assert COMPONENT.applies(ClusterFacts(target="aks", gpu_nodes=False, cloud="azure"))
     assert not COMPONENT.applies(ClusterFacts(target="eks", gpu_nodes=False, cloud="aws"))
