@@ -116,6 +116,7 @@ def _recoverability_problems(service: Mapping[str, Any]) -> list[str]:
 def _validate_storage_recoverable(
     args: StackValidationArgs, report_violation: ReportViolation
 ) -> None:
+    require_lock = bool(args.get_config()["requireLock"])
     accounts = [r for r in args.resources if r.resource_type == STORAGE_ACCOUNT]
     by_name: dict[str, str] = {}
     by_id: dict[str, str] = {}
@@ -144,7 +145,7 @@ def _validate_storage_recoverable(
             problem = "has no BlobServiceProperties (versioning and soft delete are off)"
         elif all(_recoverability_problems(props) for props in found):
             problem = f"has {', '.join(_recoverability_problems(found[0]))}"
-        elif account.urn not in locked:
+        elif require_lock and account.urn not in locked:
             problem = "has no CanNotDelete (or ReadOnly) management lock"
         else:
             continue
@@ -194,7 +195,8 @@ RULES: tuple[Rule, ...] = (
     stack_rule(
         "azure-storage-recoverable",
         "Every storage account keeps blob versions and soft-deleted blobs and containers, "
-        "and carries a delete lock, so a mistaken delete or overwrite can be undone.",
+        "and (knob requireLock) carries a delete lock, so a mistaken delete or overwrite "
+        "can be undone.",
         _validate_storage_recoverable,
         severity=Severity.MEDIUM,
         remediation=(
@@ -205,5 +207,17 @@ RULES: tuple[Rule, ...] = (
         ),
         # Old versions and deleted blobs cost storage; dev and staging data is reproducible.
         levels=MANDATORY_IN_PROD,
+        config={
+            "requireLock": {
+                "type": "boolean",
+                "default": True,
+                "description": (
+                    "Require a CanNotDelete or ReadOnly lock on the account. Plinth locks "
+                    "accounts in prod only, where data must survive; dev and staging turn "
+                    "the knob off."
+                ),
+            }
+        },
+        tier_config={"dev": {"requireLock": False}, "staging": {"requireLock": False}},
     ),
 )

@@ -416,6 +416,19 @@ def test_the_policy_pack_finds_nothing_wrong_in_prod(prod: Entries) -> None:
     assert not found, "\n".join(f"{v.rule}: {v.message}" for v in found)
 
 
+def test_the_policy_pack_finds_nothing_wrong_with_the_storage_in_dev(dev: Entries) -> None:
+    found = [v for v in violations(*dev, tier="dev") if v.rule.startswith("azure-")]
+    assert not found, "\n".join(f"{v.rule}: {v.message}" for v in found)
+
+
+def test_the_policy_pack_sees_an_unversioned_prod_account() -> None:
+    entries = build(args=BlobStorageArgs(versioning=False))
+    found = [v for v in violations(*entries, tier="prod") if v.rule.startswith("azure-")]
+    assert [(v.rule, v.urn) for v in found] == [
+        ("azure-storage-recoverable", account(entries)["urn"])
+    ]
+
+
 def test_volumes_of_a_container_the_storage_lacks_are_refused() -> None:
     volume_args = BlobStorageArgs(
         containers={"models": {}}, volumes={"models": {"container": "models"}}

@@ -182,9 +182,13 @@ def test_an_unrecoverable_account_is_refused_in_prod(changes: dict[str, Any], pr
     found = hits(RECOVERABLE, *recoverable_stack(**changes))
     assert messages(found) == [f"storage account 'artifacts' {problem}"]
     assert [v.level for v in found] == ["mandatory"]
-    assert [v.level for v in hits(RECOVERABLE, *recoverable_stack(**changes), tier="dev")] == [
-        "advisory"
-    ]
+
+
+def test_outside_prod_the_lock_is_not_required() -> None:
+    for tier in ("dev", "staging"):
+        assert hits(RECOVERABLE, *recoverable_stack(lock=None), tier=tier) == []
+    versioning_off = recoverable_stack(lock=None, isVersioningEnabled=False)
+    assert [v.level for v in hits(RECOVERABLE, *versioning_off, tier="dev")] == ["advisory"]
 
 
 def test_an_account_without_blob_service_settings_is_refused() -> None:
