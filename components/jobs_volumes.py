@@ -5,6 +5,9 @@ free there, and the static PersistentVolume and claim pair that binds a volume t
 Each such volume `X` of a component with prefix `p` (`s3`, `blob`) is the claim `p-X` and
 the service account `p-X` in the jobs namespace; pods mounting it run as that account,
 whose cloud identity reaches only that volume.
+
+Settings modules import the names from here, so the Pulumi SDKs load only when a volume
+is built (inside the functions that build one).
 """
 
 from __future__ import annotations
@@ -80,6 +83,31 @@ def in_jobs_namespace(
     own = cluster.stateful_options(parent) if stateful else cluster.resource_options(parent)
     return pulumi.ResourceOptions.merge(
         own, pulumi.ResourceOptions(depends_on=[jobs.namespace, *after])
+    )
+
+
+def volume_service_account(
+    name: str,
+    *,
+    cluster: Cluster,
+    jobs: JobsNamespace,
+    account: str,
+    annotations: pulumi.Input[Mapping[str, pulumi.Input[str]]],
+    parent: pulumi.Resource,
+) -> k8s.core.v1.ServiceAccount:
+    """The service account `account` in the jobs namespace that pods mounting a volume run
+    as, with the `annotations` naming its cloud identity. It automounts no API token: the
+    CSI driver gets the pod's token itself (its CSIDriver's `tokenRequests`), and job pods
+    need no Kubernetes API access."""
+    import pulumi_kubernetes as k8s  # noqa: PLC0415 (SDK on deploy)
+
+    metadata = cluster.metadata(account, jobs.namespace_name)
+    metadata["annotations"] = annotations
+    return k8s.core.v1.ServiceAccount(
+        name,
+        metadata=metadata,
+        automount_service_account_token=False,
+        opts=in_jobs_namespace(cluster, jobs, parent),
     )
 
 

@@ -18,7 +18,7 @@ from components.blob_storage.account import BlobStorage
 from components.blob_storage.args import BlobStorageArgs, BlobVolumeArgs, volume_name
 from components.cluster import Cluster
 from components.jobs_namespace.component import JobsNamespace
-from components.jobs_volumes import in_jobs_namespace, static_volume
+from components.jobs_volumes import static_volume, volume_service_account
 
 BLOB_DRIVER = "blob.csi.azure.com"
 # The audience of the token AKS's workload identity exchanges with Microsoft Entra ID; the
@@ -149,15 +149,13 @@ class BlobVolumes(pulumi.ComponentResource):
         name = f"{self._prefix}-{key}"
         account = volume_name(key)
         identity = self._identity(name, account, volume)
-        metadata = self._cluster.metadata(account, self._jobs.namespace_name)
-        metadata["annotations"] = {"azure.workload.identity/client-id": identity.client_id}
-        k8s.core.v1.ServiceAccount(
+        volume_service_account(
             name,
-            metadata=metadata,
-            # The driver gets the pod's token itself (the CSIDriver's tokenRequests), so
-            # job pods need no Kubernetes API token.
-            automount_service_account_token=False,
-            opts=in_jobs_namespace(self._cluster, self._jobs, self),
+            cluster=self._cluster,
+            jobs=self._jobs,
+            account=account,
+            annotations={"azure.workload.identity/client-id": identity.client_id},
+            parent=self,
         )
         return identity, self._mount(name, account, volume, identity)
 

@@ -17,7 +17,7 @@ from clouds.aws.context import AwsContext, OidcIssuer
 from clouds.aws.workload_role import WorkloadRole
 from components.cluster import Cluster
 from components.jobs_namespace.component import JobsNamespace
-from components.jobs_volumes import in_jobs_namespace, static_volume
+from components.jobs_volumes import static_volume, volume_service_account
 from components.object_storage.args import ObjectStorageArgs, S3VolumeArgs, volume_name
 from components.object_storage.buckets import ObjectStorage
 
@@ -159,15 +159,13 @@ class S3Volumes(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        metadata = cluster.metadata(account, namespace)
-        metadata["annotations"] = role.annotations
-        k8s.core.v1.ServiceAccount(
+        volume_service_account(
             name,
-            metadata=metadata,
-            # Mountpoint gets its own token for the role (the CSIDriver's tokenRequests),
-            # so job pods need no Kubernetes API token.
-            automount_service_account_token=False,
-            opts=in_jobs_namespace(cluster, self._jobs, self),
+            cluster=cluster,
+            jobs=self._jobs,
+            account=account,
+            annotations=role.annotations,
+            parent=self,
         )
         return role, self._mount(name, account, volume, bucket.bucket)
 
