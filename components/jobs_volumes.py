@@ -63,6 +63,12 @@ def jobs_name_collision(
     return None
 
 
+def persistent_volume_name(namespace: str, claim: str) -> str:
+    """The static PersistentVolume of claim `claim` in `namespace`: PersistentVolumes are
+    cluster-wide, so the namespace is part of the name. It is the CSI volume handle too."""
+    return f"{namespace}-{claim}"
+
+
 def access_mode(access: Access) -> str:
     """The Kubernetes access mode of a volume many pods mount with `access`."""
     return "ReadWriteMany" if access == "read-write" else "ReadOnlyMany"
@@ -130,7 +136,7 @@ def static_volume(
     import pulumi_kubernetes as k8s  # noqa: PLC0415 (SDK on deploy)
 
     namespace = jobs.namespace_name
-    volume_object = f"{namespace}-{claim}"  # PersistentVolumes are cluster-wide
+    volume_object = persistent_volume_name(namespace, claim)
     mode = access_mode(access)
     persistent_volume = k8s.core.v1.PersistentVolume(
         name,

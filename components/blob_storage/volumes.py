@@ -18,7 +18,11 @@ from components.blob_storage.account import BlobStorage
 from components.blob_storage.args import BlobStorageArgs, BlobVolumeArgs, volume_name
 from components.cluster import Cluster
 from components.jobs_namespace.component import JobsNamespace
-from components.jobs_volumes import static_volume, volume_service_account
+from components.jobs_volumes import (
+    persistent_volume_name,
+    static_volume,
+    volume_service_account,
+)
 
 BLOB_DRIVER = "blob.csi.azure.com"
 # The audience of the token AKS's workload identity exchanges with Microsoft Entra ID; the
@@ -209,7 +213,7 @@ class BlobVolumes(pulumi.ComponentResource):
         identity: managedidentity.UserAssignedIdentity,
     ) -> k8s.core.v1.PersistentVolumeClaim:
         """The static PersistentVolume of `volume` and the claim `claim` bound to it."""
-        handle = f"{self._jobs.namespace_name}-{claim}"  # the PV's name: unique
+        handle = persistent_volume_name(self._jobs.namespace_name, claim)
         return static_volume(
             name,
             cluster=self._cluster,
