@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 # Kubernetes requires a capacity; object-store drivers ignore it and a bucket or container
 # has no size. Kept small so a namespace quota on `requests.storage` is not spent on a fiction.
 NOMINAL_CAPACITY = "1Gi"
+# On a volume and its claim: the service account pods mounting it must run as. The driver
+# mounts with that pod's token (its CSIDriver's `tokenRequests`); a PersistentVolume cannot
+# choose the account itself, so it says which one for people and tools.
+SERVICE_ACCOUNT_ANNOTATION = "plinth.io/service-account"
 
 Access = Literal["read-only", "read-write"]
 
@@ -123,6 +127,7 @@ def static_volume(
     cluster: Cluster,
     jobs: JobsNamespace,
     claim: str,
+    service_account: str,
     access: Access,
     mount_options: list[str],
     driver: str,
@@ -131,16 +136,22 @@ def static_volume(
 ) -> k8s.core.v1.PersistentVolumeClaim:
     """A static PersistentVolume `<jobs namespace>-<claim>` of the CSI `driver` with
     `volume_attributes` (its volume handle is the PV's name, unique in the cluster) and the
-    claim `claim` bound only to it. Both are protected as data where the environment says
+    claim `claim` bound only to it, both annotated with the `service_account` pods mounting
+    it run as. Both are protected as data where the environment says
     so; the PV is `Retain`, so deleting either never touches the data."""
     import pulumi_kubernetes as k8s  # noqa: PLC0415 (SDK on deploy)
 
     namespace = jobs.namespace_name
     volume_object = persistent_volume_name(namespace, claim)
     mode = access_mode(access)
+    annotations = {SERVICE_ACCOUNT_ANNOTATION: service_account}
+    volume_metadata = cluster.metadata(volume_object)
+    volume_metadata["annotations"] = annotations
+    claim_metadata = cluster.metadata(claim, namespace)
+    claim_metadata["annotations"] = annotations
     persistent_volume = k8s.core.v1.PersistentVolume(
         name,
-        metadata=cluster.metadata(volume_object),
+        metadata=volume_metadata,
         spec={
             "access_modes": [mode],
             "capacity": {"storage": NOMINAL_CAPACITY},
@@ -160,7 +171,7 @@ def static_volume(
     )
     return k8s.core.v1.PersistentVolumeClaim(
         name,
-        metadata=cluster.metadata(claim, namespace),
+        metadata=claim_metadata,
         spec={
             "access_modes": [mode],
             "storage_class_name": "",

@@ -219,6 +219,7 @@ class BlobVolumes(pulumi.ComponentResource):
             cluster=self._cluster,
             jobs=self._jobs,
             claim=claim,
+            service_account=claim,  # the volume's claim and account share the name
             access=volume.access,
             mount_options=mount_options(volume, handle),
             driver=BLOB_DRIVER,

@@ -179,6 +179,7 @@ class S3Volumes(pulumi.ComponentResource):
             cluster=self._cluster,
             jobs=self._jobs,
             claim=claim,
+            service_account=claim,  # the volume's claim and account share the name
             access=volume.access,
             mount_options=mount_options(volume, region),
             driver=MOUNTPOINT_DRIVER,

@@ -305,6 +305,9 @@ def test_each_volume_is_a_keyless_blobfuse2_mount_of_its_container(prod: Entries
         assert pv["spec"]["storageClassName"] == claim["spec"]["storageClassName"] == ""
         assert pv["spec"]["accessModes"] == claim["spec"]["accessModes"]
         assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+        # Which service account's token the driver mounts with: the pod's, so say which.
+        for obj in (pv, claim):
+            assert obj["metadata"]["annotations"] == {"plinth.io/service-account": f"blob-{volume}"}
         csi = pv["spec"]["csi"]
         assert csi["driver"] == BLOB_DRIVER
         assert csi["volumeAttributes"] == {
