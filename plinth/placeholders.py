@@ -113,51 +113,67 @@ TENANT_ID = "11111111-1111-1111-1111-111111111111"
 DEFAULT_LOCATION = "westeurope"
 LIST_USER_CREDENTIALS = "azure-native:containerservice:listManagedClusterUserCredentials"
 
-# type -> (resource provider, collection, the input holding the name, the parent's
-# collection and the input holding its name for a child resource).
-_AZURE_IDS: dict[str, tuple[str, str, str, tuple[str, str] | None]] = {
+# type -> (resource provider, the path below it: (collection, the input holding that
+# segment's name, or "=<fixed name>") from the outermost parent to the resource itself).
+AzurePath = tuple[tuple[str, str], ...]
+_AZURE_IDS: dict[str, tuple[str, AzurePath]] = {
     "azure-native:network:VirtualNetwork": (
         "Microsoft.Network",
-        "virtualNetworks",
-        "virtualNetworkName",
-        None,
+        (("virtualNetworks", "virtualNetworkName"),),
     ),
     "azure-native:network:Subnet": (
         "Microsoft.Network",
-        "subnets",
-        "subnetName",
-        ("virtualNetworks", "virtualNetworkName"),
+        (("virtualNetworks", "virtualNetworkName"), ("subnets", "subnetName")),
     ),
     "azure-native:containerservice:ManagedCluster": (
         "Microsoft.ContainerService",
-        "managedClusters",
-        "resourceName",
-        None,
+        (("managedClusters", "resourceName"),),
     ),
     "azure-native:containerservice:AgentPool": (
         "Microsoft.ContainerService",
-        "agentPools",
-        "agentPoolName",
-        ("managedClusters", "resourceName"),
+        (("managedClusters", "resourceName"), ("agentPools", "agentPoolName")),
     ),
     "azure-native:containerservice:MaintenanceConfiguration": (
         "Microsoft.ContainerService",
-        "maintenanceConfigurations",
-        "configName",
-        ("managedClusters", "resourceName"),
+        (("managedClusters", "resourceName"), ("maintenanceConfigurations", "configName")),
     ),
     "azure-native:managedidentity:UserAssignedIdentity": (
         "Microsoft.ManagedIdentity",
-        "userAssignedIdentities",
-        "resourceName",
-        None,
+        (("userAssignedIdentities", "resourceName"),),
+    ),
+    "azure-native:managedidentity:FederatedIdentityCredential": (
+        "Microsoft.ManagedIdentity",
+        (
+            ("userAssignedIdentities", "resourceName"),
+            ("federatedIdentityCredentials", "federatedIdentityCredentialResourceName"),
+        ),
     ),
     "azure-native:operationalinsights:Workspace": (
         "Microsoft.OperationalInsights",
-        "workspaces",
-        "workspaceName",
-        None,
+        (("workspaces", "workspaceName"),),
     ),
+    "azure-native:storage:StorageAccount": (
+        "Microsoft.Storage",
+        (("storageAccounts", "accountName"),),
+    ),
+    "azure-native:storage:BlobServiceProperties": (
+        "Microsoft.Storage",
+        (("storageAccounts", "accountName"), ("blobServices", "=default")),
+    ),
+    "azure-native:storage:BlobContainer": (
+        "Microsoft.Storage",
+        (
+            ("storageAccounts", "accountName"),
+            ("blobServices", "=default"),
+            ("containers", "containerName"),
+        ),
+    ),
+}
+# Extension resources: an ID below the `scope` they apply to.
+_SCOPE_PROVIDER = "Microsoft.Authorization"
+_SCOPED_IDS: dict[str, tuple[str, str]] = {
+    "azure-native:authorization:RoleAssignment": ("roleAssignments", "roleAssignmentName"),
+    "azure-native:authorization:ManagementLockByScope": ("locks", "lockName"),
 }
 
 
@@ -179,25 +195,8 @@ def azure_outputs(
             "id": f"/subscriptions/{subscription}/resourceGroups/{resource_name}",
             "name": resource_name,
         }
-    shape = _AZURE_IDS.get(kind)
-    if shape is None:
-        module = kind.split(":")[1]
-        resource_name = name
-        resource_id = f"{base}/providers/Microsoft.{module}/{kind.rsplit(':', 1)[-1]}/{name}"
-        if kind == "azure-native:authorization:RoleAssignment":
-            resource_name = str(inputs.get("roleAssignmentName") or name)
-            resource_id = (
-                f"{inputs.get('scope', '')}/providers/Microsoft.Authorization/"
-                f"roleAssignments/{resource_name}"
-            )
-        return {"id": resource_id, "name": resource_name}
-    namespace, collection, name_input, parent = shape
-    resource_name = str(inputs.get(name_input) or name)
-    path = f"{base}/providers/{namespace}"
-    if parent is not None:
-        parent_collection, parent_input = parent
-        path += f"/{parent_collection}/{inputs.get(parent_input, '')}"
-    outputs: dict[str, Any] = {"id": f"{path}/{collection}/{resource_name}", "name": resource_name}
+    resource_id, resource_name = _azure_id(kind, name, inputs, base)
+    outputs: dict[str, Any] = {"id": resource_id, "name": resource_name}
     if kind == "azure-native:containerservice:ManagedCluster":
         cluster = _placeholder_guid(f"{subscription}/{group}/{resource_name}")
         outputs |= {
@@ -216,6 +215,32 @@ def azure_outputs(
             "tenantId": TENANT_ID,
         }
     return outputs
+
+
+def _azure_id(kind: str, name: str, inputs: Mapping[str, Any], base: str) -> tuple[str, str]:
+    """The ARM ID and name of a resource of type `kind` in the resource group at `base`."""
+    scoped = _SCOPED_IDS.get(kind)
+    if scoped is not None:
+        collection, name_input = scoped
+        # These names are GUIDs (a role assignment's) or free text (a lock's).
+        resource_name = str(inputs.get(name_input) or _placeholder_guid(f"{kind}/{name}"))
+        return (
+            f"{inputs.get('scope', '')}/providers/{_SCOPE_PROVIDER}/{collection}/{resource_name}",
+            resource_name,
+        )
+    shape = _AZURE_IDS.get(kind)
+    if shape is None:  # a type without its own shape: `<module>/<Type>/<name>`
+        module, type_name = kind.split(":")[1], kind.rsplit(":", 1)[-1]
+        return f"{base}/providers/Microsoft.{module}/{type_name}/{name}", name
+    namespace, segments = shape
+    path = f"{base}/providers/{namespace}"
+    resource_name = name
+    for collection, name_input in segments:
+        resource_name = (
+            name_input[1:] if name_input.startswith("=") else str(inputs.get(name_input) or name)
+        )
+        path += f"/{collection}/{resource_name}"
+    return path, resource_name
 
 
 def _cluster_identity(inputs: Mapping[str, Any]) -> dict[str, Any]:

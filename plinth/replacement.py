@@ -419,7 +419,9 @@ AWS_FORCE_NEW["aws:s3/bucketV2:BucketV2"] = AWS_FORCE_NEW["aws:s3/bucket:Bucket"
 # below `networkProfile` and the inline agent pools. The network profile's list is the one
 # pulumi-azure-native #4756 split out of a whole-`networkProfile` entry; recheck it, and
 # the spec's create-only marks, when the pin moves. The storage, key vault and database
-# types are the stateful types of policies/stack/stateful.py, judged in any plan.
+# types are the stateful types of policies/stack/stateful.py, judged in any plan. API
+# versions of the Blob storage types: storage 2024-01-01, managedidentity 2023-01-31,
+# authorization 2022-04-01 (role assignments) and 2020-05-01 (locks).
 _AKS_NETWORK_FORCE_NEW = (
     "serviceCidr",
     "serviceCidrs",
@@ -438,8 +440,38 @@ AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "accountName",
         "location",
         "isHnsEnabled",
+        # Azure's update takes `kind` only to upgrade an account to StorageV2 (storage.json
+        # 2024-01-01, StorageAccountUpdateParameters: "Currently only StorageV2 value
+        # supported by server"); Plinth's accounts are StorageV2 already, so another kind
+        # is a new account. Conservative: azure-native's own schema flag was not at hand.
+        "kind",
     ),
     "azure-native:storage:BlobContainer": ("resourceGroupName", "accountName", "containerName"),
+    "azure-native:storage:BlobServiceProperties": (
+        "resourceGroupName",
+        "accountName",
+        "blobServicesName",
+    ),
+    "azure-native:managedidentity:UserAssignedIdentity": (
+        "resourceGroupName",
+        "resourceName",
+        "location",
+    ),
+    # Issuer, subject and audiences are updated in place (the same PUT).
+    "azure-native:managedidentity:FederatedIdentityCredential": (
+        "resourceGroupName",
+        "resourceName",
+        "federatedIdentityCredentialResourceName",
+    ),
+    "azure-native:authorization:RoleAssignment": (
+        "scope",
+        "roleAssignmentName",
+        "principalId",
+        # Azure refuses to change an assignment's role (RoleAssignmentUpdateNotPermitted):
+        # only a new assignment can grant another role.
+        "roleDefinitionId",
+    ),
+    "azure-native:authorization:ManagementLockByScope": ("scope", "lockName"),
     "azure-native:keyvault:Vault": ("resourceGroupName", "vaultName", "location"),
     "azure-native:keyvault:Key": ("resourceGroupName", "vaultName", "keyName"),
     "azure-native:dbforpostgresql:Server": ("resourceGroupName", "serverName", "location"),
@@ -447,12 +479,6 @@ AZURE_FORCE_NEW: dict[str, tuple[str, ...]] = {
     "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
     "azure-native:network:VirtualNetwork": ("resourceGroupName", "virtualNetworkName", "location"),
     "azure-native:network:Subnet": ("resourceGroupName", "virtualNetworkName", "subnetName"),
-    "azure-native:managedidentity:UserAssignedIdentity": (
-        "resourceGroupName",
-        "resourceName",
-        "location",
-    ),
-    "azure-native:authorization:RoleAssignment": ("scope", "roleAssignmentName", "principalId"),
     "azure-native:containerservice:ManagedCluster": (
         "resourceGroupName",
         "resourceName",

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from components.contract import ClusterFacts, Component, Deployed, Placement
 from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
+from components.jobs_volumes import jobs_name_collision
 from components.object_storage.args import ObjectStorageArgs, volume_name
-from components.spark_operator import COMPONENT as SPARK_OPERATOR
 
 if TYPE_CHECKING:
     import pulumi
@@ -54,24 +54,8 @@ def on_aws(facts: ClusterFacts) -> bool:
 def _problem(args: ObjectStorageArgs, config: PlatformConfig) -> str | None:
     """Two objects with one name in the jobs namespace: each S3 volume brings a claim and a
     service account `s3-<name>` there."""
-    jobs = config.args(JOBS_NAMESPACE)
-    if not jobs.enabled:
-        return None
-    s3_objects = {volume_name(key): key for key in args.volumes}
-    for key in sorted(jobs.volumes):
-        if key in s3_objects:
-            return (
-                f"jobs.volumes.{key} and object_storage.volumes.{s3_objects[key]} both "
-                f"make the claim {key!r} in the jobs namespace: rename jobs.volumes.{key}"
-            )
-    spark = config.args(SPARK_OPERATOR)
-    account = spark.driver_service_account
-    if spark.enabled and account in s3_objects:
-        return (
-            f"spark_operator.driver_service_account {account!r} is also the service "
-            f"account of object_storage.volumes.{s3_objects[account]}: choose another name"
-        )
-    return None
+    claims = {volume_name(key): key for key in args.volumes}
+    return jobs_name_collision(config, "object_storage.volumes", claims)
 
 
 COMPONENT = Component(

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from components.args import DNS_LABEL, ComponentArgs, FrozenModel
+from components.jobs_volumes import claim_name
 from components.merge import deep_merge
 
 # Component defaults, merged under what the environment gives (maps merge, lists replace),
@@ -135,4 +136,4 @@ class ObjectStorageArgs(ComponentArgs):
 
 def volume_name(volume: str) -> str:
     """The claim and the service account of volume `volume` in the jobs namespace."""
-    return f"s3-{volume}"
+    return claim_name("s3", volume)

@@ -17,6 +17,7 @@ from clouds.aws.context import AwsContext, OidcIssuer
 from clouds.aws.workload_role import WorkloadRole
 from components.cluster import Cluster
 from components.jobs_namespace.component import JobsNamespace
+from components.jobs_volumes import static_volume, volume_service_account
 from components.object_storage.args import ObjectStorageArgs, S3VolumeArgs, volume_name
 from components.object_storage.buckets import ObjectStorage
 
@@ -25,9 +26,6 @@ MOUNTPOINT_DRIVER = "s3.csi.aws.com"
 # components/training_operator/component.py). Mountpoint runs unprivileged in its own pod and shows
 # every file as owned by this user and group; `allow-other` lets the job's processes in.
 JOB_USER_ID = 10000
-# Kubernetes requires a capacity; Mountpoint ignores it and S3 has no size. Kept small so a
-# namespace quota on `requests.storage` is not spent on a fiction.
-NOMINAL_CAPACITY = "1Gi"
 S3_READ = ("s3:GetObject",)
 # Mountpoint's needs for writes (PutObject, AbortMultipartUpload) and deletes (DeleteObject).
 S3_WRITE = ("s3:AbortMultipartUpload", "s3:DeleteObject", "s3:PutObject")
@@ -161,69 +159,34 @@ class S3Volumes(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        metadata = cluster.metadata(account, namespace)
-        metadata["annotations"] = role.annotations
-        k8s.core.v1.ServiceAccount(
+        volume_service_account(
             name,
-            metadata=metadata,
-            # Mountpoint gets its own token for the role (the CSIDriver's tokenRequests),
-            # so job pods need no Kubernetes API token.
-            automount_service_account_token=False,
-            opts=self._in_namespace(),
+            cluster=cluster,
+            jobs=self._jobs,
+            account=account,
+            annotations=role.annotations,
+            parent=self,
         )
         return role, self._mount(name, account, volume, bucket.bucket)
 
-    def _in_namespace(
-        self, *, stateful: bool = False, after: pulumi.Resource | None = None
-    ) -> pulumi.ResourceOptions:
-        """Options of a child in the jobs namespace: created once the namespace (and
-        `after`) exists; protected as data where the environment's rule says so."""
-        depends_on: list[pulumi.Resource] = [self._jobs.namespace]
-        if after is not None:
-            depends_on.append(after)
-        cluster = self._cluster
-        own = cluster.stateful_options(self) if stateful else cluster.resource_options(self)
-        return pulumi.ResourceOptions.merge(own, pulumi.ResourceOptions(depends_on=depends_on))
-
     def _mount(
-        self, name: str, claim_name: str, volume: S3VolumeArgs, bucket_name: pulumi.Output[str]
+        self, name: str, claim: str, volume: S3VolumeArgs, bucket_name: pulumi.Output[str]
     ) -> k8s.core.v1.PersistentVolumeClaim:
-        """The static PersistentVolume of `volume` and the claim `claim_name` bound to it."""
-        cluster, namespace, region = self._cluster, self._jobs.namespace_name, self._context.region
-        volume_object = f"{namespace}-{claim_name}"  # PersistentVolumes are cluster-wide
-        access_mode = "ReadWriteMany" if volume.access == "read-write" else "ReadOnlyMany"
-        persistent_volume = k8s.core.v1.PersistentVolume(
+        """The static PersistentVolume of `volume` and the claim `claim` bound to it."""
+        region = self._context.region
+        return static_volume(
             name,
-            metadata=cluster.metadata(volume_object),
-            spec={
-                "access_modes": [access_mode],
-                "capacity": {"storage": NOMINAL_CAPACITY},
-                "storage_class_name": "",  # static provisioning
-                # Only this claim may bind it; deleting the claim leaves the data alone.
-                "claim_ref": {"namespace": namespace, "name": claim_name},
-                "persistent_volume_reclaim_policy": "Retain",
-                "mount_options": mount_options(volume, region),
-                "csi": {
-                    "driver": MOUNTPOINT_DRIVER,
-                    # Kubernetes mounts one volume per handle; the PV name is unique.
-                    "volume_handle": volume_object,
-                    "volume_attributes": {
-                        "bucketName": bucket_name,
-                        "authenticationSource": "pod",
-                        "stsRegion": region,
-                    },
-                },
+            cluster=self._cluster,
+            jobs=self._jobs,
+            claim=claim,
+            service_account=claim,  # the volume's claim and account share the name
+            access=volume.access,
+            mount_options=mount_options(volume, region),
+            driver=MOUNTPOINT_DRIVER,
+            volume_attributes={
+                "bucketName": bucket_name,
+                "authenticationSource": "pod",
+                "stsRegion": region,
             },
-            opts=cluster.stateful_options(self),
-        )
-        return k8s.core.v1.PersistentVolumeClaim(
-            name,
-            metadata=cluster.metadata(claim_name, namespace),
-            spec={
-                "access_modes": [access_mode],
-                "storage_class_name": "",
-                "volume_name": volume_object,
-                "resources": {"requests": {"storage": NOMINAL_CAPACITY}},
-            },
-            opts=self._in_namespace(stateful=True, after=persistent_volume),
+            parent=self,
         )

@@ -330,6 +330,8 @@ def test_each_volume_and_claim_are_bound_to_each_other(prod: Entries) -> None:
             "name": claim["metadata"]["name"],
         }
         assert claim["spec"]["volumeName"] == pv["metadata"]["name"]
+        for obj in (pv, claim):
+            assert obj["metadata"]["annotations"] == {"plinth.io/service-account": f"s3-{volume}"}
         assert pv["spec"]["storageClassName"] == claim["spec"]["storageClassName"] == ""
         assert pv["spec"]["accessModes"] == claim["spec"]["accessModes"]
         requested = claim["spec"]["resources"]["requests"]["storage"]

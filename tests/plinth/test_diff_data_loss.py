@@ -416,3 +416,85 @@ def test_two_environments_differ_but_nothing_is_replaced_or_lost() -> None:
     assert "dev-a (kubernetes:core/v1:PersistentVolumeClaim): 1 only in local" in one_side_text
     assert "local vs onprem: 0 only in onprem, 1 only in local, 0 different" in one_side_text
     assert "protected" not in one_side_text
+
+
+# --- force-new fields of the azure-native types Plinth creates (Blob storage) ------------
+
+ACCOUNT = "azure-native:storage:StorageAccount"
+CONTAINER = "azure-native:storage:BlobContainer"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+CONTAINER_SCOPE = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts"
+
+
+@pytest.mark.parametrize(
+    ("type_token", "before", "after", "action"),
+    [
+        (ACCOUNT, {"accountName": "plinthdev1"}, {"accountName": "plinthdev2"}, "replace"),
+        (ACCOUNT, {"kind": "StorageV2"}, {"kind": "BlockBlobStorage"}, "replace"),
+        (ACCOUNT, {"location": "westeurope"}, {"location": "northeurope"}, "replace"),
+        (ACCOUNT, {"isHnsEnabled": False}, {"isHnsEnabled": True}, "replace"),
+        (ACCOUNT, {"minimumTlsVersion": "TLS1_2"}, {"minimumTlsVersion": "TLS1_3"}, "update"),
+        (ACCOUNT, {"sku": {"name": "Standard_LRS"}}, {"sku": {"name": "Standard_ZRS"}}, "update"),
+        (CONTAINER, {"containerName": "datasets"}, {"containerName": "data"}, "replace"),
+        (CONTAINER, {"metadata": {"a": "b"}}, {"metadata": {"a": "c"}}, "update"),
+        (
+            "azure-native:storage:BlobServiceProperties",
+            {"isVersioningEnabled": True},
+            {"isVersioningEnabled": False},
+            "update",
+        ),
+        (
+            "azure-native:managedidentity:UserAssignedIdentity",
+            {"resourceName": "a"},
+            {"resourceName": "b"},
+            "replace",
+        ),
+        (
+            "azure-native:managedidentity:FederatedIdentityCredential",
+            {"subject": "system:serviceaccount:jobs:a"},
+            {"subject": "system:serviceaccount:jobs:b"},
+            "update",
+        ),
+        (
+            ROLE_ASSIGNMENT,
+            {"scope": f"{CONTAINER_SCOPE}/a/blobServices/default/containers/x"},
+            {"scope": f"{CONTAINER_SCOPE}/a/blobServices/default/containers/y"},
+            "replace",
+        ),
+        (ROLE_ASSIGNMENT, {"principalId": "p1"}, {"principalId": "p2"}, "replace"),
+        (ROLE_ASSIGNMENT, {"roleDefinitionId": "r1"}, {"roleDefinitionId": "r2"}, "replace"),
+        (
+            "azure-native:authorization:ManagementLockByScope",
+            {"level": "CanNotDelete", "scope": "a"},
+            {"level": "CanNotDelete", "scope": "b"},
+            "replace",
+        ),
+    ],
+)
+def test_azure_changes_replace_where_the_provider_forces_a_new_resource(
+    type_token: str, before: dict[str, Any], after: dict[str, Any], action: str
+) -> None:
+    change = only(diff_plans([entry("r", type_token, before)], [entry("r", type_token, after)]))
+    assert change.action == action
+
+
+@pytest.mark.parametrize(
+    ("type_token", "before", "after"),
+    [
+        (ACCOUNT, {"accountName": "plinthdev1"}, {"accountName": "plinthdev2"}),
+        (ACCOUNT, {"kind": "StorageV2"}, {"kind": "BlobStorage"}),
+        (CONTAINER, {"containerName": "datasets"}, {"containerName": "data"}),
+    ],
+)
+def test_replacing_the_storage_account_or_a_container_loses_data(
+    type_token: str, before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    diff = diff_plans([entry("r", type_token, before)], [entry("r", type_token, after)])
+    assert [change.type for change in diff.data_losses] == [type_token]
+
+
+def test_deleting_a_container_loses_data_but_not_its_role_assignment() -> None:
+    container = entry("c", CONTAINER, {"containerName": "datasets"})
+    assignment = entry("a", ROLE_ASSIGNMENT, {"principalId": "p"})
+    diff = diff_plans([container, assignment], [])
+    assert [change.type for change in diff.data_losses] == [CONTAINER]

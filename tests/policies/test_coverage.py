@@ -131,6 +131,14 @@ def _azure() -> dict[str, Example]:
             (account(),),
             (account(enableHttpsTrafficOnly=False),),
         ),
+        "azure-storage-no-shared-key": (
+            (account(),),
+            (account(allowSharedKeyAccess=True),),
+        ),
+        "azure-storage-recoverable": (
+            tuple(storage_tests.recoverable_stack()),
+            tuple(storage_tests.recoverable_stack(isVersioningEnabled=False)),
+        ),
         "aks-rbac-enabled": ((cluster(),), (cluster(enableRBAC=False),)),
         "aks-network-policy": ((cluster(),), (aks_tests.network_policy("none"),)),
         "aks-local-accounts-disabled": ((cluster(),), (cluster(disableLocalAccounts=None),)),
