@@ -21,7 +21,6 @@ Nothing is created or changed. IAM actions it needs (all read-only):
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from clouds.aws.instance_types import split_instance_type
 from plinth.aws_session import Client, connect, error_code, explained_errors
+from plinth.cloud_report import Check, passed, preflight_report, version_key
 from plinth.environments import Environment
 from stacks.config import ConfigError, PlatformConfig
 from targets.eks.args import EksClusterArgs
@@ -65,20 +65,6 @@ ON_DEMAND_P = VcpuQuota("L-417A185B", "Running On-Demand P instances")
 SPOT_G_VT = VcpuQuota("L-3819A6DF", "All G and VT Spot Instance Requests")
 SPOT_P2_P3_P4 = VcpuQuota("L-7212CCBC", "All P4, P3 and P2 Spot Instance Requests")
 SPOT_P5 = VcpuQuota("L-C4BD4855", "All P5 Spot Instance Requests")
-
-
-@dataclass(frozen=True)
-class Check:
-    """The result of one preflight check: ok, FAIL (blocks the deploy) or skip (could not
-    be checked; says why)."""
-
-    status: Literal["ok", "FAIL", "skip"]
-    name: str
-    detail: str
-
-    def line(self) -> str:
-        """The check as one line of the report."""
-        return f"{self.status:<4}  {self.name}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -180,7 +166,7 @@ def kubernetes_version_check(eks: Client, cluster: EksClusterArgs) -> Check:
     if status in SUPPORTED_VERSION_STATUSES:
         return Check("ok", name, f"EKS offers it in {cluster.region} ({status})")
     offered = sorted(
-        (v for v, s in statuses.items() if s in SUPPORTED_VERSION_STATUSES), key=_version_key
+        (v for v, s in statuses.items() if s in SUPPORTED_VERSION_STATUSES), key=version_key
     )
     why = f"EKS lists it as {status}" if status else "EKS does not offer it"
     return Check(
@@ -189,10 +175,6 @@ def kubernetes_version_check(eks: Client, cluster: EksClusterArgs) -> Check:
         f"{why} in {cluster.region}; offered: {', '.join(offered) or 'none'}; "
         "set plinth:cluster.kubernetes_version to one of them",
     )
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def governing_quota(instance_type: str, capacity: Literal["on-demand", "spot"]) -> VcpuQuota | None:
@@ -323,15 +305,11 @@ def quota_value(service_quotas: Client, quota: VcpuQuota) -> tuple[float, str]:
 
 def report(environment: str, cluster: EksClusterArgs, checks: list[Check]) -> str:
     """The lines `plinth preflight` prints: a header, one line per check, a summary."""
-    counts = Counter(check.status for check in checks)
-    verdict = "FAILED: fix the lines marked FAIL before `pulumi up`" if counts["FAIL"] else "passed"
-    lines = [
+    header = (
         f"{COMMAND} {environment}: eks in {cluster.region} "
-        f"({', '.join(cluster.availability_zones)}), Kubernetes {cluster.kubernetes_version}",
-        *(check.line() for check in checks),
-        f"{counts['ok']} ok, {counts['FAIL']} failed, {counts['skip']} skipped: {verdict}",
-    ]
-    return "\n".join(lines) + "\n"
+        f"({', '.join(cluster.availability_zones)}), Kubernetes {cluster.kubernetes_version}"
+    )
+    return preflight_report(header, checks)
 
 
 def preflight_environment(
@@ -341,4 +319,4 @@ def preflight_environment(
     source = f"environments/{environment.path.name}"
     cluster = eks_cluster(environment.platform, source)
     checks = preflight(environment.platform, source=source, clients=clients)
-    return report(environment.name, cluster, checks), all(c.status != "FAIL" for c in checks)
+    return report(environment.name, cluster, checks), passed(checks)
