@@ -347,12 +347,12 @@ def _ensure_account(arm: RestClient, names: AzureBootstrapNames) -> tuple[dict[s
     if found is None:
         _check_name_available(
             arm,
-            f"/subscriptions/{names.subscription_id}/providers/Microsoft.Storage/"
+            path=f"/subscriptions/{names.subscription_id}/providers/Microsoft.Storage/"
             "checkNameAvailability",
-            STORAGE_API,
-            {"name": names.storage_account, "type": "Microsoft.Storage/storageAccounts"},
-            "Microsoft.Storage/checknameavailability/read",
-            "--storage-account",
+            api_version=STORAGE_API,
+            body={"name": names.storage_account, "type": "Microsoft.Storage/storageAccounts"},
+            action="Microsoft.Storage/checknameavailability/read",
+            flag="--storage-account",
         )
         body = {
             "sku": {"name": STORAGE_SKU},
@@ -391,6 +391,7 @@ def _ensure_account(arm: RestClient, names: AzureBootstrapNames) -> tuple[dict[s
 
 def _check_name_available(
     arm: RestClient,
+    *,
     path: str,
     api_version: str,
     body: dict[str, str],
@@ -465,10 +466,11 @@ def _ensure_container(
         return Outcome(item, "already correct", "exists, private")
     except HttpResponseError as error:
         if error.status_code == 403:
+            code = getattr(error, "error_code", None) or 403
             raise AzureError(
-                f"{COMMAND}: Azure denied creating container {names.container} "
-                f"({error.error_code or 403}): grant the identity running plinth Storage Blob "
-                f"Data Contributor on {names.account_path} (pulumi needs it too) and run again"
+                f"{COMMAND}: Azure denied creating container {names.container} ({code}): "
+                "grant the identity running plinth Storage Blob Data Contributor on "
+                f"{names.account_path} (pulumi needs it too) and run again"
             ) from None
         raise
     return Outcome(item, "created", "private")
@@ -483,12 +485,12 @@ def _ensure_vault(
     if found is None:
         _check_name_available(
             arm,
-            f"/subscriptions/{names.subscription_id}/providers/Microsoft.KeyVault/"
+            path=f"/subscriptions/{names.subscription_id}/providers/Microsoft.KeyVault/"
             "checkNameAvailability",
-            KEY_VAULT_API,
-            {"name": names.key_vault, "type": "Microsoft.KeyVault/vaults"},
-            "Microsoft.KeyVault/checkNameAvailability/read",
-            "--key-vault",
+            api_version=KEY_VAULT_API,
+            body={"name": names.key_vault, "type": "Microsoft.KeyVault/vaults"},
+            action="Microsoft.KeyVault/checkNameAvailability/read",
+            flag="--key-vault",
         )
         body = {
             "location": names.location,

@@ -91,8 +91,8 @@ def eks_cluster(platform: PlatformConfig, source: str) -> EksClusterArgs:
     cluster = platform.cluster
     if not isinstance(cluster, EksClusterArgs):
         raise ConfigError(
-            f"{source}: plinth:cluster.target is {cluster.target!r}; preflight checks an AWS "
-            "account for the eks target only: run it on an environment with target: eks"
+            f"{source}: plinth:cluster.target is {cluster.target!r}; preflight checks a "
+            "cloud account for the eks and aks targets: run it on an environment with one of them"
         )
     return cluster
 
