@@ -15,11 +15,16 @@ DEV_STAMP := $(VENV)/.installed-dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQUIREMENTS := tests/checkov-requirements.txt
+# Azurite (Azure Storage emulator) from npm for the Azure Blob tests, into a folder git
+# ignores; 3.35.0 is the last release that runs on Node 20 (3.36 needs Node 21, 3.37 22).
+AZURITE_VERSION := 3.35.0
+AZURITE_DIR := .ci/node
+AZURITE_STAMP := $(AZURITE_DIR)/.installed-$(AZURITE_VERSION)
 # Installers show their progress on a terminal; in a log (stdout not a terminal) they say
 # nothing but errors: a recipe line starting with $(QUIET) passes them $$q.
 QUIET = q=--quiet; [ -t 1 ] && q=;
 
-.PHONY: help install preview synth graph test lint typecheck unit checkov-venv docs bench clean
+.PHONY: help install preview synth graph test lint typecheck unit checkov-venv azurite docs bench clean
 
 help:
 	@echo "make preview   create the virtualenv, install, synthesize and policy-check '$(ENV)'"
@@ -64,6 +69,14 @@ $(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS) | $(UV)
 
 checkov-venv: $(CHECKOV_STAMP)
 
+$(AZURITE_STAMP):
+	@echo "plinth: installing azurite $(AZURITE_VERSION) into $(AZURITE_DIR)"
+	$(QUIET) npm install $$q --prefix $(AZURITE_DIR) --no-audit --no-fund --no-save \
+		azurite@$(AZURITE_VERSION)
+	touch $@
+
+azurite: $(AZURITE_STAMP)
+
 # Synth, render and check in one process (`plinth preview`): the files `plinth synth ENV`
 # writes, its lines per component, then the table of `plinth check ENV --plan`.
 preview: $(STAMP)
@@ -81,7 +94,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy plinth stacks targets components clouds addons policies tests bench
 
-unit: $(DEV_STAMP) $(CHECKOV_STAMP)
+unit: $(DEV_STAMP) $(CHECKOV_STAMP) $(AZURITE_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit

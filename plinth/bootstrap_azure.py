@@ -70,6 +70,8 @@ DEFAULT_RESOURCE_GROUP = "plinth-pulumi-state"
 DEFAULT_CONTAINER = "pulumi-state"
 DEFAULT_KEY = "pulumi-secrets"
 MANAGED_BY = {"managed-by": "plinth-bootstrap"}
+# Blob metadata names must be C# identifiers (no hyphen).
+CONTAINER_METADATA = {"managed_by": "plinth-bootstrap"}
 
 # api-versions: each is a stable version of its file in Azure/azure-rest-api-specs
 # (specification/<service>/resource-manager/... or data-plane/...).
@@ -455,7 +457,7 @@ def _ensure_container(
     service = BlobServiceClient(endpoint, credential=azure.blob_credential)
     container = service.get_container_client(names.container)
     try:
-        container.create_container(metadata=MANAGED_BY)
+        container.create_container(metadata=CONTAINER_METADATA)
     except ResourceExistsError:
         public = container.get_container_properties().public_access
         if public is not None:
@@ -467,6 +469,7 @@ def _ensure_container(
     except HttpResponseError as error:
         if error.status_code == 403:
             code = getattr(error, "error_code", None) or 403
+            code = getattr(code, "value", code)  # azure-storage-blob's StorageErrorCode
             raise AzureError(
                 f"{COMMAND}: Azure denied creating container {names.container} ({code}): "
                 "grant the identity running plinth Storage Blob Data Contributor on "
