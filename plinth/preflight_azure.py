@@ -195,7 +195,7 @@ def offering_checks(inputs: AksPreflightInput, skus: Mapping[str, VmSku]) -> lis
     """One check per pool: its VM size is offered to the subscription in the region and in
     every zone of the cluster."""
     checks = []
-    for name, pool in inputs.pools.items():
+    for name, pool in sorted(inputs.pools.items()):
         check_name = f"vm size, pool {name}"
         sku = skus.get(pool.vm_size.lower())
         fix = f"choose another plinth:node_pools.{name}.vm_size"
@@ -296,7 +296,7 @@ def quota_demands(
     """Compute usage name -> the pools' demands on it. A pool whose size the region does
     not offer is left out: the VM size check already fails for it."""
     demands: dict[str, list[PoolDemand]] = {}
-    for name, pool in pools.items():
+    for name, pool in sorted(pools.items()):
         sku = skus.get(pool.vm_size.lower())
         if sku is None:
             continue
