@@ -61,18 +61,16 @@ class TokenSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
 class AzureRequestError(Exception):
     """An HTTP error answer of an Azure REST API: its status, error code and message, and
     the RBAC action the request needed."""
 
-    status: int
-    code: str
-    message: str
-    action: str
-
-    def __str__(self) -> str:
-        return f"{self.status} {self.code}: {self.message}"
+    def __init__(self, status: int, code: str, message: str, action: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.action = action
 
 
 def default_credential() -> TokenSource:
@@ -222,16 +220,26 @@ def explained_errors(command: str, actions: Mapping[str, str]) -> Iterator[None]
     """Turn Azure failures inside the block into AzureError / AzureServiceError with one-line
     messages. `actions` maps each step's RBAC action to what it is for; the message of a
     denied call lists them all."""
-    # azure-identity's "no credential" errors and azure-core's refused tokens.
+    # azure-identity's "no credential" errors and azure-core's refused tokens, then any
+    # other failure of an Azure SDK call (network, service).
+    from azure.core.exceptions import AzureError as SdkError  # noqa: PLC0415
     from azure.core.exceptions import ClientAuthenticationError  # noqa: PLC0415
 
     try:
         yield
     except ClientAuthenticationError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise AzureError(f"Azure credentials: {first}; {HOW_TO_PROVIDE_CREDENTIALS}") from None
+        raise AzureError(
+            f"Azure credentials: {_first_line(error)}; {HOW_TO_PROVIDE_CREDENTIALS}"
+        ) from None
     except AzureRequestError as error:
         raise explain(error, command, actions) from None
+    except SdkError as error:
+        raise AzureServiceError(f"{command}: {_first_line(error)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def explain(error: AzureRequestError, command: str, actions: Mapping[str, str]) -> Exception:

@@ -6,7 +6,9 @@ credentials)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
+import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +26,7 @@ from plinth.bootstrap_azure import (
     AzureBootstrapResult,
     bootstrap_azure,
 )
-from plinth.cli import EXIT_BAD_INPUT, main
+from plinth.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
 from stacks.config import ConfigError
 from tests.plinth.azure_fake import SUBSCRIPTION, TENANT, FakeAzure, FakeCredential, serving
 from tests.plinth.azurite import Azurite, running_azurite
@@ -209,7 +211,7 @@ def test_a_blob_data_role_missing_is_named(
 ) -> None:
     # Azurite refuses a wrong key with 403, as Azure refuses a token without the data role.
     wrong = {"account_name": azurite.account, "account_key": "d3Jvbmc="}
-    denied = AzureBootstrapClients(**{**clients.__dict__, "blob_credential": wrong})
+    denied = dataclasses.replace(clients, blob_credential=wrong)
     with pytest.raises(AzureError, match="Storage Blob Data Contributor") as refused:
         bootstrap_azure(NAMES, denied)
     assert "(AuthorizationFailure)" in str(refused.value)
@@ -351,3 +353,21 @@ def test_the_fake_refuses_a_request_that_strays_from_the_api(fake: FakeAzure) ->
         client.call("PUT", NAMES.account_path, "2025-01-01", "write", body={"location": LOCATION})
     assert fake.violations
     fake.violations.clear()
+
+
+def test_azure_out_of_reach_exits_1_with_one_line(
+    clients: AzureBootstrapClients,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on once it is closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    arm = RestClient(clients.credential, endpoint=f"http://127.0.0.1:{port}", poll_interval_s=0)
+    monkeypatch.setattr(
+        AzureBootstrapClients, "connect", lambda: dataclasses.replace(clients, arm=arm)
+    )
+    assert main(CLI) == EXIT_FAILED
+    error = capsys.readouterr().err
+    assert len(error.splitlines()) == 1
+    assert f"cannot reach 127.0.0.1:{port}" in error
