@@ -59,6 +59,26 @@ class Check:
         return f"{self.status:<4}  {self.name}: {self.detail}"
 
 
+@dataclass(frozen=True)
+class PoolDemand:
+    """The vCPUs one node pool can draw from one quota at its maximum size."""
+
+    pool: str
+    nodes: int
+    machine_type: str
+    """The instance type (EC2) or VM size (Azure) the vCPUs per node are of."""
+    vcpus_per_node: int
+
+    @property
+    def vcpus(self) -> int:
+        """vCPUs at max_size."""
+        return self.nodes * self.vcpus_per_node
+
+    def shown(self) -> str:
+        """The demand in a report line: `gpu: 4 x g5.2xlarge at 8`."""
+        return f"{self.pool}: {self.nodes} x {self.machine_type} at {self.vcpus_per_node}"
+
+
 def preflight_report(header: str, checks: Sequence[Check]) -> str:
     """The lines a preflight prints: `header`, one line per check, a summary."""
     counts = Counter(check.status for check in checks)

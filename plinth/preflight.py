@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 
 from clouds.aws.instance_types import split_instance_type
 from plinth.aws_session import Client, connect, error_code, explained_errors
-from plinth.cloud_report import Check, passed, preflight_report, version_key
+from plinth.cloud_report import Check, PoolDemand, passed, preflight_report, version_key
 from plinth.environments import Environment
 from stacks.config import ConfigError, PlatformConfig
 from targets.eks.args import EksClusterArgs
@@ -193,21 +193,6 @@ def governing_quota(instance_type: str, capacity: Literal["on-demand", "spot"]) 
     return SPOT_P5 if generation == "5" else None
 
 
-@dataclass(frozen=True)
-class PoolDemand:
-    """The vCPUs one pool can draw from one quota at its maximum size."""
-
-    pool: str
-    nodes: int
-    instance_type: str
-    vcpus_per_node: int
-
-    @property
-    def vcpus(self) -> int:
-        """vCPUs at max_size, on the pool's largest type under this quota."""
-        return self.nodes * self.vcpus_per_node
-
-
 def quota_demands(
     gpu_pools: Mapping[str, NodePool], vcpus: Mapping[str, int]
 ) -> tuple[dict[VcpuQuota, list[PoolDemand]], list[str]]:
@@ -246,9 +231,7 @@ def quota_checks(
     for quota, pool_demands in demands.items():
         needed = sum(d.vcpus for d in pool_demands)
         value, source = quota_value(service_quotas, quota)
-        parts = ", ".join(
-            f"{d.pool}: {d.nodes} x {d.instance_type} at {d.vcpus_per_node}" for d in pool_demands
-        )
+        parts = ", ".join(d.shown() for d in pool_demands)
         numbers = f"need {needed} vCPUs [{parts}], have {value:g} ({source})"
         name = f"quota {quota.code} {quota.name}"
         if needed <= value:

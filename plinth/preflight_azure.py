@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from plinth.azure_session import RestClient, default_credential, explained_errors
-from plinth.cloud_report import Check, passed, preflight_report, version_key
+from plinth.cloud_report import Check, PoolDemand, passed, preflight_report, version_key
 from stacks.config import ConfigError
 
 if TYPE_CHECKING:
@@ -269,25 +269,6 @@ def kubernetes_version_check(arm: RestClient, inputs: AksPreflightInput) -> Chec
         f"AKS offers it {why} in {inputs.location}; generally available: "
         f"{', '.join(offered) or 'none'}; set plinth:cluster.kubernetes_version to one of them",
     )
-
-
-@dataclass(frozen=True)
-class PoolDemand:
-    """The vCPUs one pool can draw from one quota at its maximum size."""
-
-    pool: str
-    nodes: int
-    vm_size: str
-    vcpus_per_node: int
-
-    @property
-    def vcpus(self) -> int:
-        """vCPUs at max_size."""
-        return self.nodes * self.vcpus_per_node
-
-    def shown(self) -> str:
-        """The demand in a report line."""
-        return f"{self.pool}: {self.nodes} x {self.vm_size} at {self.vcpus_per_node}"
 
 
 def quota_demands(
