@@ -297,14 +297,17 @@ def bootstrap_azure(
     arm = azure.arm
     with explained_errors(COMMAND, ACTIONS):
         tenant = _tenant(arm, names)
+        # Both global names are checked before anything is made: a taken one stops the run.
+        found_account = _found_or_available_account(arm, names)
+        found_vault = _found_or_available_vault(arm, names)
         outcomes = [_ensure_resource_group(arm, names)]
-        account, account_outcome = _ensure_account(arm, names)
+        account, account_outcome = _ensure_account(arm, names, found_account)
         outcomes += [
             account_outcome,
             _ensure_blob_service(arm, names),
             _ensure_container(azure, names, account),
         ]
-        vault, vault_outcome = _ensure_vault(arm, names, tenant)
+        vault, vault_outcome = _ensure_vault(arm, names, tenant, found_vault)
         vault_uri = str(vault["properties"]["vaultUri"])
         outcomes += [vault_outcome, _ensure_key(azure.vault(vault_uri), names.key)]
     return AzureBootstrapResult(names, urlsplit(vault_uri).netloc, tuple(outcomes))
@@ -342,9 +345,10 @@ def _ensure_resource_group(arm: RestClient, names: AzureBootstrapNames) -> Outco
     return Outcome(item, "created", f"in {names.location}")
 
 
-def _ensure_account(arm: RestClient, names: AzureBootstrapNames) -> tuple[dict[str, Any], Outcome]:
-    item = f"storage account {names.storage_account}"
-    detail = "StorageV2, HTTPS only, TLS1_2, no public blob access, shared-key access off"
+def _found_or_available_account(
+    arm: RestClient, names: AzureBootstrapNames
+) -> dict[str, Any] | None:
+    """The storage account if it exists in the resource group; None if its name is free."""
     found = arm.get(names.account_path, STORAGE_API, "Microsoft.Storage/storageAccounts/read")
     if found is None:
         _check_name_available(
@@ -356,6 +360,31 @@ def _ensure_account(arm: RestClient, names: AzureBootstrapNames) -> tuple[dict[s
             action="Microsoft.Storage/checknameavailability/read",
             flag="--storage-account",
         )
+    return found
+
+
+def _found_or_available_vault(arm: RestClient, names: AzureBootstrapNames) -> dict[str, Any] | None:
+    """The Key Vault if it exists in the resource group; None if its name is free."""
+    found = arm.get(names.vault_path, KEY_VAULT_API, "Microsoft.KeyVault/vaults/read")
+    if found is None:
+        _check_name_available(
+            arm,
+            path=f"/subscriptions/{names.subscription_id}/providers/Microsoft.KeyVault/"
+            "checkNameAvailability",
+            api_version=KEY_VAULT_API,
+            body={"name": names.key_vault, "type": "Microsoft.KeyVault/vaults"},
+            action="Microsoft.KeyVault/checkNameAvailability/read",
+            flag="--key-vault",
+        )
+    return found
+
+
+def _ensure_account(
+    arm: RestClient, names: AzureBootstrapNames, found: dict[str, Any] | None
+) -> tuple[dict[str, Any], Outcome]:
+    item = f"storage account {names.storage_account}"
+    detail = "StorageV2, HTTPS only, TLS1_2, no public blob access, shared-key access off"
+    if found is None:
         body = {
             "sku": {"name": STORAGE_SKU},
             "kind": "StorageV2",
@@ -480,21 +509,11 @@ def _ensure_container(
 
 
 def _ensure_vault(
-    arm: RestClient, names: AzureBootstrapNames, tenant: str
+    arm: RestClient, names: AzureBootstrapNames, tenant: str, found: dict[str, Any] | None
 ) -> tuple[dict[str, Any], Outcome]:
     item = f"key vault {names.key_vault}"
     detail = f"RBAC authorisation, soft delete ({VAULT_RETENTION_DAYS} days), purge protection"
-    found = arm.get(names.vault_path, KEY_VAULT_API, "Microsoft.KeyVault/vaults/read")
     if found is None:
-        _check_name_available(
-            arm,
-            path=f"/subscriptions/{names.subscription_id}/providers/Microsoft.KeyVault/"
-            "checkNameAvailability",
-            api_version=KEY_VAULT_API,
-            body={"name": names.key_vault, "type": "Microsoft.KeyVault/vaults"},
-            action="Microsoft.KeyVault/checkNameAvailability/read",
-            flag="--key-vault",
-        )
         body = {
             "location": names.location,
             "tags": MANAGED_BY,

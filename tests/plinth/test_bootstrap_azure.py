@@ -159,14 +159,18 @@ def test_an_existing_account_is_corrected_where_it_drifted(
     assert resource(fake, NAMES.account_path)["properties"]["allowSharedKeyAccess"] is False
 
 
-def test_a_storage_account_name_taken_elsewhere_is_refused_before_a_vault_is_made(
-    fake: FakeAzure, clients: AzureBootstrapClients
+@pytest.mark.parametrize(
+    ("taken", "flag"),
+    [(NAMES.storage_account, "--storage-account"), (NAMES.key_vault, "--key-vault")],
+)
+def test_a_global_name_taken_elsewhere_is_refused_before_anything_is_made(
+    fake: FakeAzure, clients: AzureBootstrapClients, taken: str, flag: str
 ) -> None:
-    fake.taken_names.add(NAMES.storage_account)
-    with pytest.raises(AzureError, match="choose another --storage-account") as refused:
+    fake.taken_names.add(taken)
+    with pytest.raises(AzureError, match=f"choose another {flag}") as refused:
         bootstrap_azure(NAMES, clients)
     assert "AlreadyExists" in str(refused.value)
-    assert [m for m, p in fake.writes() if "KeyVault" in p or "storageAccounts" in p] == []
+    assert fake.writes() == []
 
 
 def test_a_vault_with_access_policies_is_refused(
