@@ -50,13 +50,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from plinth.azure_session import (
     KEY_VAULT_SCOPE,
+    LRO_TIMEOUT_S,
     AzureError,
+    AzureServiceError,
     RestClient,
     TokenSource,
     default_credential,
@@ -526,9 +529,10 @@ def _ensure_vault(
                 "enablePurgeProtection": True,
             },
         }
-        created = arm.call(
+        arm.call(
             "PUT", names.vault_path, KEY_VAULT_API, "Microsoft.KeyVault/vaults/write", body=body
         )
+        created = _provisioned_vault(arm, names)
         return created, Outcome(item, "created", f"{detail}, in {names.location}")
     properties = found.get("properties", {})
     if properties.get("enableRbacAuthorization") is not True:
@@ -548,6 +552,24 @@ def _ensure_vault(
         body={"properties": {"enablePurgeProtection": True}},
     )
     return updated, Outcome(item, "updated", f"{detail} (turned purge protection on)")
+
+
+def _provisioned_vault(arm: RestClient, names: AzureBootstrapNames) -> dict[str, Any]:
+    """The new vault once its provisioning has succeeded: Key Vault answers the PUT while
+    it still registers the vault's DNS name (provisioningState RegisteringDns), and the
+    key cannot be made before the name resolves."""
+    deadline = time.monotonic() + LRO_TIMEOUT_S
+    while True:
+        vault = arm.call("GET", names.vault_path, KEY_VAULT_API, "Microsoft.KeyVault/vaults/read")
+        state = vault.get("properties", {}).get("provisioningState", "Succeeded")
+        if state == "Succeeded":
+            return vault
+        if time.monotonic() > deadline:
+            raise AzureServiceError(
+                f"{COMMAND}: key vault {names.key_vault} is still {state} after "
+                f"{LRO_TIMEOUT_S:g} s: run again later"
+            )
+        time.sleep(arm.poll_interval_s)
 
 
 def _ensure_key(vault: RestClient, key: str) -> Outcome:

@@ -124,6 +124,7 @@ _VAULT_PROPERTIES = {
     "softDeleteRetentionInDays": {"type": "integer", "minimum": 7, "maximum": 90},
     "enablePurgeProtection": {"enum": [True]},  # the API refuses false
     "vaultUri": STRING,
+    "provisioningState": {"enum": ["Succeeded", "RegisteringDns"]},
 }
 # VaultCreateOrUpdateParameters: location and properties (tenantId, sku) required.
 VAULT_CREATE = _object(

@@ -72,6 +72,7 @@ class FakeAzure:
     usages: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
     url: str = ""
+    pending_provisioning: dict[str, int] = field(default_factory=dict)
     _operations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -172,10 +173,15 @@ def _subscription(fake: FakeAzure, match: re.Match[str], _: dict[str, Any]) -> A
 
 def _get(kind: str, code: str = "ResourceNotFound") -> Callable[..., Answer]:
     def handler(fake: FakeAzure, match: re.Match[str], _: dict[str, Any]) -> Answer:
-        found = fake.resources.get(match.group(0).lower())
+        path = match.group(0).lower()
+        found = fake.resources.get(path)
         if found is None:
             return fake.not_found(code, kind, match.group("name"))
-        return 200, copy.deepcopy(found), {}
+        answer = copy.deepcopy(found)
+        if fake.pending_provisioning.get(path):
+            fake.pending_provisioning[path] -= 1
+            answer["properties"]["provisioningState"] = "RegisteringDns"
+        return 200, answer, {}
 
     return handler
 
@@ -194,6 +200,17 @@ def _put(fixture: str, *, long_running: bool = False) -> Callable[..., Answer]:
         return 200, copy.deepcopy(resource), {}
 
     return handler
+
+
+def _put_vault(fake: FakeAzure, match: re.Match[str], body: dict[str, Any]) -> Answer:
+    """A vault PUT as Key Vault answers it: at once, while the vault's DNS name is still
+    being registered; the GET after it says so too, the next one Succeeded."""
+    created = fake.resources.get(match.group(0).lower()) is None
+    status, answer, headers = _put("vault")(fake, match, body)
+    if created:
+        answer["properties"]["provisioningState"] = "RegisteringDns"
+        fake.pending_provisioning[match.group(0).lower()] = 1
+    return status, answer, headers
 
 
 def _patch(fake: FakeAzure, match: re.Match[str], body: dict[str, Any]) -> Answer:
@@ -322,7 +339,7 @@ ROUTES = (
     Route("GET", rf"{_GROUP}/providers/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)", _VAULT_API,
           "Microsoft.KeyVault/vaults/read", _get("Microsoft.KeyVault/vaults"),
           response_schema=A.VAULT),
-    Route("PUT", _VAULT, _VAULT_API, "Microsoft.KeyVault/vaults/write", _put("vault"),
+    Route("PUT", _VAULT, _VAULT_API, "Microsoft.KeyVault/vaults/write", _put_vault,
           A.VAULT_CREATE, A.VAULT),
     Route("PATCH", rf"{_GROUP}/providers/Microsoft\.KeyVault/vaults/(?P<name>[^/]+)",
           _VAULT_API, "Microsoft.KeyVault/vaults/write", _patch, A.VAULT_PATCH, A.VAULT),

@@ -123,6 +123,19 @@ def test_the_storage_account_create_is_followed_to_its_end(
     assert len(operations) == 2  # 202 (still running), then 200 with the account
 
 
+def test_the_key_waits_for_a_new_vault_to_finish_provisioning(
+    fake: FakeAzure, clients: AzureBootstrapClients
+) -> None:
+    bootstrap_azure(NAMES, clients)
+    vault_gets = [
+        i for i, (m, p, _) in enumerate(fake.requests) if m == "GET" and p == NAMES.vault_path
+    ]
+    first_key_request = next(i for i, (_, p, _) in enumerate(fake.requests) if "/keys/" in p)
+    # The GET before the vault's PUT (absent), one still RegisteringDns, one Succeeded.
+    assert len(vault_gets) == 3
+    assert vault_gets[-1] < first_key_request
+
+
 def test_a_second_run_finds_everything_in_place_and_changes_nothing(
     fake: FakeAzure, clients: AzureBootstrapClients, blob_service: BlobServiceClient
 ) -> None:
