@@ -24,7 +24,7 @@ AZURITE_STAMP := $(AZURITE_DIR)/.installed-$(AZURITE_VERSION)
 # nothing but errors: a recipe line starting with $(QUIET) passes them $$q.
 QUIET = q=--quiet; [ -t 1 ] && q=;
 
-.PHONY: help install preview synth graph test lint typecheck unit checkov-venv azurite docs bench clean
+.PHONY: help install preview synth graph test lint typecheck unit checkov-venv docs bench clean
 
 help:
 	@echo "make preview   create the virtualenv, install, synthesize and policy-check '$(ENV)'"
@@ -75,6 +75,7 @@ $(AZURITE_STAMP):
 		azurite@$(AZURITE_VERSION)
 	touch $@
 
+.PHONY: azurite
 azurite: $(AZURITE_STAMP)
 
 # Synth, render and check in one process (`plinth preview`): the files `plinth synth ENV`

@@ -92,7 +92,7 @@ class AksNodePoolSettings(Protocol):
     """The fields of a `plinth:node_pools` entry on aks preflight reads."""
 
     @property
-    def vm_size(self) -> str: ...
+    def vm_size(self) -> str | None: ...
     @property
     def max_size(self) -> int: ...
     @property
@@ -103,13 +103,19 @@ def aks_preflight_input(
     cluster: AksClusterSettings, pools: Mapping[str, AksNodePoolSettings]
 ) -> AksPreflightInput:
     """The preflight input of an aks cluster and its node pools."""
+    without_size = sorted(name for name, pool in pools.items() if not pool.vm_size)
+    if without_size:
+        raise ConfigError(
+            f"plinth:node_pools.{without_size[0]}.vm_size is missing; an aks pool needs its "
+            "VM size, e.g. Standard_D4ds_v5"
+        )
     return AksPreflightInput(
         subscription_id=cluster.subscription_id,
         location=cluster.location,
         zones=tuple(cluster.availability_zones),
         kubernetes_version=cluster.kubernetes_version,
         pools={
-            name: AksPool(pool.vm_size, pool.max_size, pool.capacity)
+            name: AksPool(str(pool.vm_size), pool.max_size, pool.capacity)
             for name, pool in sorted(pools.items())
         },
     )

@@ -272,7 +272,7 @@ class ClusterSettings:
 
 @dataclasses.dataclass(frozen=True)
 class PoolSettings:
-    vm_size: str
+    vm_size: str | None
     max_size: int
     capacity: Any = "on-demand"
     min_size: int = 0
@@ -285,6 +285,12 @@ def test_the_adapter_reads_the_cluster_and_pools_it_is_given() -> None:
         "gpu": PoolSettings(A100, 2),
     }
     assert aks_preflight_input(ClusterSettings(), pools) == valid_input()
+
+
+def test_a_pool_without_a_vm_size_is_refused_naming_the_field() -> None:
+    pools = {"system": PoolSettings("Standard_D4s_v5", 3), "gpu": PoolSettings(None, 2)}
+    with pytest.raises(ConfigError, match=r"plinth:node_pools\.gpu\.vm_size is missing"):
+        aks_preflight_input(ClusterSettings(), pools)
 
 
 def test_an_environment_on_another_target_is_refused() -> None:
