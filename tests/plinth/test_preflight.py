@@ -25,6 +25,7 @@ from moto.core import enable_iam_authentication
 from components.merge import deep_merge
 from plinth import preflight as preflight_module
 from plinth.aws_session import AwsError
+from plinth.cloud_report import Check
 from plinth.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
 from plinth.preflight import (
     ON_DEMAND_G_VT,
@@ -32,7 +33,6 @@ from plinth.preflight import (
     SPOT_G_VT,
     SPOT_P2_P3_P4,
     SPOT_P5,
-    Check,
     PreflightClients,
     VcpuQuota,
     governing_quota,
