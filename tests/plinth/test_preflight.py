@@ -25,8 +25,8 @@ from moto.core import enable_iam_authentication
 from components.merge import deep_merge
 from plinth import preflight as preflight_module
 from plinth.aws_session import AwsError
-from plinth.cloud_report import Check
 from plinth.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
+from plinth.cloud_report import Check
 from plinth.preflight import (
     ON_DEMAND_G_VT,
     ON_DEMAND_P,
