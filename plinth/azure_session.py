@@ -133,7 +133,9 @@ class RestClient:
             url = page.get("nextLink") or None
 
     def _url(self, path: str, query: Mapping[str, str]) -> str:
-        return f"{self.endpoint.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
+        # Spaces as %20, as Azure's own SDKs send them (`$filter=location eq '...'`).
+        encoded = urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+        return f"{self.endpoint.rstrip('/')}{path}?{encoded}"
 
     def _wait(
         self, method: str, url: str, poll: str, headers: Mapping[str, str], action: str
