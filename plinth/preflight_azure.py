@@ -6,7 +6,8 @@ It checks, with azure-identity's default credential:
 
 1. every node pool's VM size is offered in the region and in each of the cluster's zones,
    to this subscription (Resource SKUs API: `locationInfo` zones, less the `restrictions`
-   of type Location or Zone, e.g. NotAvailableForSubscription);
+   of type Location or Zone, e.g. NotAvailableForSubscription), and runs as spot where the
+   pool is spot (its `LowPriorityCapable` capability);
 2. AKS offers the cluster's Kubernetes version in the region, not only in preview;
 3. the vCPU quotas cover every pool at max_size (Compute usages API): for each VM family,
    limit - current usage >= the sum over its on-demand pools of max_size x vCPUs, the
@@ -146,6 +147,8 @@ class VmSku:
     restricted_zones: frozenset[str]
     region_restriction: str | None
     """The reason code when the size is not available in the region at all."""
+    spot_capable: bool
+    """Whether it runs as spot (low-priority) capacity: its `LowPriorityCapable`."""
 
 
 def vm_skus(arm: RestClient, inputs: AksPreflightInput) -> dict[str, VmSku]:
@@ -186,6 +189,7 @@ def _vm_sku(sku: Mapping[str, Any], location: str) -> VmSku | None:
         zones=frozenset(str(zone) for info in infos for zone in info.get("zones", [])),
         restricted_zones=frozenset(restricted_zones),
         region_restriction=region_restriction,
+        spot_capable=capabilities.get("LowPriorityCapable", "True").lower() == "true",
     )
 
 
@@ -219,6 +223,15 @@ def offering_checks(inputs: AksPreflightInput, skus: Mapping[str, VmSku]) -> lis
                     f"{pool.vm_size} is not available to subscription {inputs.subscription_id} "
                     f"in {inputs.location} ({sku.region_restriction}): request access in a "
                     f"support request (quota type: VM size), or {fix}",
+                )
+            )
+        elif pool.capacity == "spot" and not sku.spot_capable:
+            checks.append(
+                Check(
+                    "FAIL",
+                    check_name,
+                    f"{pool.vm_size} does not run as spot capacity (LowPriorityCapable False): "
+                    f"set plinth:node_pools.{name}.capacity to on-demand, or {fix}",
                 )
             )
         else:

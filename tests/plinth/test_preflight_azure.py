@@ -136,6 +136,20 @@ def test_the_same_size_passes_in_zones_that_offer_it(arm: RestClient) -> None:
     assert failed(preflight_aks(inputs, arm)) == []
 
 
+def test_a_spot_pool_of_a_size_that_cannot_run_as_spot_fails(
+    fake: FakeAzure, arm: RestClient
+) -> None:
+    (a100,) = [sku for sku in fake.skus["value"] if sku["name"] == A100]
+    for capability in a100["capabilities"]:
+        if capability["name"] == "LowPriorityCapable":
+            capability["value"] = "False"
+
+    (failure,) = failed(preflight_aks(valid_input(), arm))
+    assert failure.name == "vm size, pool spot"
+    assert "does not run as spot capacity" in failure.detail
+    assert "plinth:node_pools.spot.capacity" in failure.detail
+
+
 def test_a_quota_too_low_for_the_pools_maximum_fails_with_the_numbers(
     arm: RestClient,
 ) -> None:
