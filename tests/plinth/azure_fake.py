@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from tests.plinth import azure_api
@@ -359,8 +359,21 @@ ROUTES = (
 )  # fmt: skip
 
 
+class Answering(Protocol):
+    """What `serving` serves: a base URL it is told, and an answer per request."""
+
+    url: str
+
+    def answer(self, method: str, raw_path: str, body: dict[str, Any]) -> Answer:
+        """(status, body, headers) for one request."""
+        ...
+
+
+Server = TypeVar("Server", bound=Answering)
+
+
 class _Handler(BaseHTTPRequestHandler):
-    fake: FakeAzure
+    fake: Answering
 
     def _serve(self) -> None:
         if not self.headers.get("Authorization", "").startswith("Bearer "):
@@ -388,7 +401,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving(fake: FakeAzure) -> Iterator[FakeAzure]:
+def serving(fake: Server) -> Iterator[Server]:
     """`fake` answering on a free port of 127.0.0.1 until the block ends."""
     handler = type("Handler", (_Handler,), {"fake": fake})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

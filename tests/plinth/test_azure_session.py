@@ -4,10 +4,7 @@ one-line errors."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,54 +16,29 @@ from plinth.azure_session import (
     RestClient,
     explain,
 )
-from tests.plinth.azure_fake import FakeCredential
-
-Scripted = tuple[int, dict[str, Any], dict[str, str]]
+from tests.plinth.azure_fake import Answer, FakeCredential, serving
 
 
 class Script:
-    """Answers by path, in order; every request is kept."""
+    """Answers by path, in order; every request is kept (served by azure_fake.serving)."""
 
-    def __init__(self, answers: dict[str, list[Scripted]]) -> None:
-        self.answers = answers
+    def __init__(self) -> None:
+        self.answers: dict[str, list[Answer]] = {}
         self.seen: list[tuple[str, str]] = []
         self.url = ""
 
-    def next(self, method: str, path: str) -> Scripted:
+    def answer(self, method: str, raw_path: str, body: dict[str, Any]) -> Answer:  # noqa: ARG002
+        """The next scripted answer for the path, {url} in its headers filled in."""
+        path = raw_path.split("?", maxsplit=1)[0]
         self.seen.append((method, path))
-        status, body, headers = self.answers[path.split("?", maxsplit=1)[0]].pop(0)
-        return status, body, {k: v.replace("{url}", self.url) for k, v in headers.items()}
+        status, answer, headers = self.answers[path].pop(0)
+        return status, answer, {k: v.replace("{url}", self.url) for k, v in headers.items()}
 
 
 @pytest.fixture
 def script() -> Iterator[Script]:
-    scripted = Script({})
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            self.rfile.read(length)
-            status, body, headers = scripted.next(self.command, self.path)
-            data = json.dumps(body).encode() if body else b""
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_PUT = _serve  # noqa: N815 (http.server's names)
-
-        def log_message(self, *_: Any) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    scripted.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield scripted
-    server.shutdown()
-    server.server_close()
+    with serving(Script()) as running:
+        yield running
 
 
 RESOURCE = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Example/things/t"
@@ -87,7 +59,7 @@ def test_an_async_operation_is_polled_until_it_succeeds_then_the_resource_read(
     }
     answer = client(script).call("PUT", RESOURCE, "2025-01-01", "write", body={"a": 1})
     assert answer == {"name": "t", "state": "done"}
-    assert [(m, p.split("?")[0]) for m, p in script.seen] == [
+    assert script.seen == [
         ("PUT", RESOURCE),
         ("GET", OPERATION),
         ("GET", OPERATION),
