@@ -22,8 +22,9 @@ unknown name is answered with the closest one. Every command's --help has exampl
 exit codes (plinth/cli_help.py).
 
 Exit codes: 0 success, 1 the program failed, `check` found a mandatory violation or
-`preflight` a failing check (or AWS itself failed), 2 bad input (configuration, policy
-config, arguments, git revision, AWS credentials or permissions, a bucket name taken),
+`preflight` a failing check (or AWS or Azure itself failed), 2 bad input (configuration,
+policy config, arguments, git revision, AWS or Azure credentials or permissions, a bucket,
+storage account or vault name taken),
 3 `diff` found a stateful resource (volume, bucket, database, key) that would be replaced
 or deleted with its data, 130 interrupted (Ctrl-C). Every error is one line on stderr,
 `plinth: error: ...`; text the user gave (names, paths) is printed with control characters
