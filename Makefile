@@ -15,11 +15,11 @@ DEV_STAMP := $(VENV)/.installed-dev
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQUIREMENTS := tests/checkov-requirements.txt
-# Azurite (Azure Storage emulator) from npm for the Azure Blob tests, into a folder git
-# ignores; 3.35.0 is the last release that runs on Node 20 (3.36 needs Node 21, 3.37 22).
-AZURITE_VERSION := 3.35.0
-AZURITE_DIR := .ci/node
-AZURITE_STAMP := $(AZURITE_DIR)/.installed-$(AZURITE_VERSION)
+# Azurite (Azure Storage emulator) from npm for the Azure Blob tests: the version and
+# its dependencies locked in .ci/azurite/package-lock.json (3.35.0, the last release that
+# runs on Node 20), installed by `npm ci` into .ci/azurite/node_modules, which git ignores.
+AZURITE_DIR := .ci/azurite
+AZURITE_STAMP := $(AZURITE_DIR)/node_modules/.installed
 # Installers show their progress on a terminal; in a log (stdout not a terminal) they say
 # nothing but errors: a recipe line starting with $(QUIET) passes them $$q.
 QUIET = q=--quiet; [ -t 1 ] && q=;
@@ -69,10 +69,9 @@ $(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS) | $(UV)
 
 checkov-venv: $(CHECKOV_STAMP)
 
-$(AZURITE_STAMP):
-	@echo "plinth: installing azurite $(AZURITE_VERSION) into $(AZURITE_DIR)"
-	$(QUIET) npm install $$q --prefix $(AZURITE_DIR) --no-audit --no-fund --no-save \
-		azurite@$(AZURITE_VERSION)
+$(AZURITE_STAMP): $(AZURITE_DIR)/package-lock.json
+	@echo "plinth: installing azurite into $(AZURITE_DIR)/node_modules"
+	$(QUIET) npm ci $$q --prefix $(AZURITE_DIR) --no-audit --no-fund
 	touch $@
 
 .PHONY: azurite

@@ -1,6 +1,7 @@
 """Azurite, Microsoft's Azure Storage emulator, for the Blob data plane of the Azure tests.
 
-`make test` installs it from npm into .ci/node/ (the version pinned in the Makefile); a
+`make test` installs it from npm into .ci/azurite/node_modules/ (the version locked in
+.ci/azurite/package-lock.json); a
 test that needs it starts `azurite-blob` on 127.0.0.1, on a port the system picks, with a
 temporary workspace and telemetry off, and stops it afterwards. A missing Azurite fails
 the test, never skips it: run `make azurite` (or `make test`).
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-AZURITE_BLOB = ROOT / ".ci" / "node" / "node_modules" / ".bin" / "azurite-blob"
+AZURITE_BLOB = ROOT / ".ci" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 STARTUP_TIMEOUT_S = 30.0
 _LISTENING = re.compile(r"listens on (http://127\.0\.0\.1:\d+)")
 
