@@ -1,9 +1,9 @@
 """Azurite, Microsoft's Azure Storage emulator, for the Blob data plane of the Azure tests.
 
 `make test` installs it from npm into .ci/azurite/node_modules/ (the version locked in
-.ci/azurite/package-lock.json); a
-test that needs it starts `azurite-blob` on 127.0.0.1, on a port the system picks, with a
-temporary workspace and telemetry off, and stops it afterwards. A missing Azurite fails
+.ci/azurite/package-lock.json); a test that needs it starts `azurite-blob` on 127.0.0.1,
+on a port the system picks, with a temporary workspace and telemetry off, and stops it
+afterwards. A missing Azurite fails
 the test, never skips it: run `make azurite` (or `make test`).
 """
 
