@@ -18,7 +18,7 @@ from azure.identity import CredentialUnavailableError
 from azure.storage.blob import BlobServiceClient
 
 from plinth import bootstrap_azure as module
-from plinth.azure_session import AzureError, RestClient
+from plinth.azure_session import AzureError, AzureRequestError, RestClient
 from plinth.bootstrap_azure import (
     ACCOUNT_HARDENING,
     AzureBootstrapClients,
@@ -366,7 +366,7 @@ def test_the_module_docstring_lists_every_action_bootstrap_calls() -> None:
 def test_the_fake_refuses_a_request_that_strays_from_the_api(fake: FakeAzure) -> None:
     """The validation the other tests rely on: a body without a required field fails."""
     client = RestClient(FakeCredential(), endpoint=fake.url, poll_interval_s=0)
-    with pytest.raises(Exception, match="InvalidRequest"):
+    with pytest.raises(AzureRequestError, match="400 InvalidRequest"):
         client.call("PUT", NAMES.account_path, "2025-01-01", "write", body={"location": LOCATION})
     assert fake.violations
     fake.violations.clear()
