@@ -437,9 +437,15 @@ def _check_name_available(
     if answer.get("nameAvailable") is False:
         reason = answer.get("reason", "")
         why = str(answer.get("message", "")).rstrip(".")
+        # A deleted vault keeps its name through its soft-delete retention.
+        deleted = (
+            f", or recover your deleted vault (az keyvault recover --name {body['name']})"
+            if flag == "--key-vault"
+            else ""
+        )
         raise AzureError(
             f"{COMMAND}: {flag} {body['name']} cannot be used ({reason}: {why}); names are "
-            f"global across Azure: choose another {flag}"
+            f"global across Azure: choose another {flag}{deleted}"
         )
 
 

@@ -183,6 +183,7 @@ def test_a_global_name_taken_elsewhere_is_refused_before_anything_is_made(
     with pytest.raises(AzureError, match=f"choose another {flag}") as refused:
         bootstrap_azure(NAMES, clients)
     assert "AlreadyExists" in str(refused.value)
+    assert ("az keyvault recover" in str(refused.value)) == (flag == "--key-vault")
     assert fake.writes() == []
 
 
