@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from plinth import environments
 from plinth import preflight_azure as module
 from plinth.azure_session import AzureError, RestClient
 from plinth.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
 from plinth.cloud_report import Check, passed
+from plinth.environments import available, environment_file, load_environment
 from plinth.preflight_azure import (
     AksPool,
     AksPreflightInput,
@@ -28,6 +30,7 @@ from plinth.preflight_azure import (
     report,
 )
 from stacks.config import ConfigError, load_platform_config
+from tests.conftest import ROOT
 from tests.plinth.azure_fake import SUBSCRIPTION, FakeAzure, FakeCredential, serving
 
 LOCATION = "westeurope"
@@ -377,3 +380,30 @@ def test_cli_permission_denied_exits_2_with_one_line(
     assert error.startswith(
         "plinth: error: plinth preflight: Azure denied Microsoft.Compute/skus/read"
     )
+
+
+def _aks_environments() -> list[str]:
+    """The project's environments whose cluster targets aks (read from the files)."""
+    names = []
+    for name in available(ROOT):
+        config = yaml.safe_load((ROOT / environment_file(name)).read_text()).get("config", {})
+        if (config.get("plinth:cluster") or {}).get("target") == "aks":
+            names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("name", _aks_environments())
+def test_each_aks_environment_of_the_project_is_checked_pool_by_pool(
+    arm: RestClient, name: str
+) -> None:
+    environment = load_environment(ROOT, name)
+    inputs = aks_input_of(environment.platform, name)
+    # The fake answers for its own subscription; the file's is a placeholder.
+    checks = preflight_aks(dataclasses.replace(inputs, subscription_id=SUBSCRIPTION), arm)
+    pool_checks = [c for c in checks if c.name.startswith("vm size, pool ")]
+    assert sorted(c.name.removeprefix("vm size, pool ") for c in pool_checks) == sorted(
+        environment.platform.node_pools
+    )
+    # Every size of the environment is one the recorded SKUs know.
+    assert not [c for c in pool_checks if "is not offered in" in c.detail]
+    assert any(c.name == f"kubernetes version {inputs.kubernetes_version}" for c in checks)
