@@ -18,6 +18,11 @@ ENV_NEEDS := $(if $(shell grep -qs '^ *target: aks' environments/Pulumi.$(ENV).y
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQUIREMENTS := tests/checkov-requirements.txt
+# Azurite (Azure Storage emulator) from npm for the Azure Blob tests: the version and
+# its dependencies locked in .ci/azurite/package-lock.json (3.35.0, the last release that
+# runs on Node 20), installed by `npm ci` into .ci/azurite/node_modules, which git ignores.
+AZURITE_DIR := .ci/azurite
+AZURITE_STAMP := $(AZURITE_DIR)/node_modules/.installed
 # Installers show their progress on a terminal; in a log (stdout not a terminal) they say
 # nothing but errors: a recipe line starting with $(QUIET) passes them $$q.
 QUIET = q=--quiet; [ -t 1 ] && q=;
@@ -75,6 +80,14 @@ $(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS) | $(UV)
 
 checkov-venv: $(CHECKOV_STAMP)
 
+$(AZURITE_STAMP): $(AZURITE_DIR)/package-lock.json
+	@echo "plinth: installing azurite into $(AZURITE_DIR)/node_modules"
+	$(QUIET) npm ci $$q --prefix $(AZURITE_DIR) --no-audit --no-fund
+	touch $@
+
+.PHONY: azurite
+azurite: $(AZURITE_STAMP)
+
 # Synth, render and check in one process (`plinth preview`): the files `plinth synth ENV`
 # writes, its lines per component, then the table of `plinth check ENV --plan`.
 preview: $(STAMP) $(ENV_NEEDS)
@@ -92,7 +105,7 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy plinth stacks targets components clouds addons policies tests bench
 
-unit: $(DEV_STAMP) $(CHECKOV_STAMP)
+unit: $(DEV_STAMP) $(CHECKOV_STAMP) $(AZURITE_STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -29,15 +29,15 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from clouds.aws.policy_documents import TLS_STATEMENT_ID
 from clouds.aws.policy_documents import tls_only_statement as bucket_tls_statement
 from plinth.aws_session import AwsError, Client, connect, error_code, explained_errors
+from plinth.cloud_report import Outcome, bootstrap_report
 from stacks.config import ConfigError
 from targets.eks.args import AWS_REGION
 
@@ -75,8 +75,6 @@ _RESERVED_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-
 # KMS AliasName: 1-256 characters of this set, starting alias/ (KMS API reference).
 _ALIAS_CHARACTERS = re.compile(r"^alias/[A-Za-z0-9:/_-]{1,250}$")
 
-# Status of one bootstrap item after the run.
-Status = Literal["created", "updated", "already correct"]
 _ABSENT_CODES = frozenset(
     {
         "NoSuchPublicAccessBlockConfiguration",
@@ -85,15 +83,6 @@ _ABSENT_CODES = frozenset(
         "NoSuchBucketPolicy",
     }
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one bootstrap step found or did."""
-
-    item: str
-    status: Status
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -116,17 +105,12 @@ class BootstrapResult:
 
     def report(self) -> str:
         """The lines `plinth bootstrap aws` prints."""
-        width = max(len(status) for status in get_args(Status))
-        lines = [f"{COMMAND}: bucket {self.bucket}, key {self.kms_alias}, region {self.region}"]
-        lines += [f"  {o.status:<{width}}  {o.item}: {o.detail}" for o in self.outcomes]
-        counts = Counter(o.status for o in self.outcomes)
-        lines.append(
-            f"{counts['created']} created, {counts['updated']} updated, "
-            f"{counts['already correct']} already correct"
+        return bootstrap_report(
+            f"{COMMAND}: bucket {self.bucket}, key {self.kms_alias}, region {self.region}",
+            self.outcomes,
+            "Next, log in to the state bucket and create each stack with the key:",
+            self.next_commands(),
         )
-        lines.append("Next, log in to the state bucket and create each stack with the key:")
-        lines += [f"  {command}" for command in self.next_commands()]
-        return "\n".join(lines) + "\n"
 
 
 def validate_inputs(region: str, bucket: str, kms_alias: str) -> None:

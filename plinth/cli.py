@@ -11,7 +11,10 @@
                                    stateful resources
     plinth bootstrap aws --region R --bucket B [--kms-alias alias/NAME]
                                    create the S3 state bucket and KMS secrets key Pulumi needs
-    plinth preflight ENV           read-only AWS checks of an eks environment before a deploy
+    plinth bootstrap azure --subscription ID --location L [--storage-account A ...]
+                                   create the Blob state container and Key Vault key Pulumi needs
+    plinth preflight ENV           read-only cloud checks of an eks or aks environment before a
+                                   deploy
     plinth --version               the installed package's version
 
 ENV is an environment's name (`prod`) or its file (`environments/Pulumi.prod.yaml`); an
@@ -19,8 +22,9 @@ unknown name is answered with the closest one. Every command's --help has exampl
 exit codes (plinth/cli_help.py).
 
 Exit codes: 0 success, 1 the program failed, `check` found a mandatory violation or
-`preflight` a failing check (or AWS itself failed), 2 bad input (configuration, policy
-config, arguments, git revision, AWS credentials or permissions, a bucket name taken),
+`preflight` a failing check (or AWS or Azure itself failed), 2 bad input (configuration,
+policy config, arguments, git revision, AWS or Azure credentials or permissions, a bucket,
+storage account or vault name taken),
 3 `diff` found a stateful resource (volume, bucket, database, key) that would be replaced
 or deleted with its data, 130 interrupted (Ctrl-C). Every error is one line on stderr,
 `plinth: error: ...`; text the user gave (names, paths) is printed with control characters
@@ -98,15 +102,16 @@ def _main(argv: Sequence[str] | None) -> int:
     # half a second to import, which --help and --version do without; every other import
     # of this module is the standard library's.
     from plinth.aws_session import AwsError, AwsServiceError  # noqa: PLC0415
+    from plinth.azure_session import AzureError, AzureServiceError  # noqa: PLC0415
     from plinth.graph import GraphRenderError  # noqa: PLC0415
     from stacks.config import ConfigError  # noqa: PLC0415
 
     try:
         _environment_names(args)
         return int(args.run(args))
-    except (ConfigError, AwsError) as error:
+    except (ConfigError, AwsError, AzureError) as error:
         return _report(error, EXIT_BAD_INPUT)
-    except (GraphRenderError, AwsServiceError) as error:
+    except (GraphRenderError, AwsServiceError, AzureServiceError) as error:
         return _report(error, EXIT_FAILED)
     except BrokenPipeError:
         # The reader (`| head`) stopped early: not an error of ours; say nothing more.
@@ -282,6 +287,21 @@ def _parser() -> argparse.ArgumentParser:
         "(default: alias/plinth-pulumi-secrets)",
     )
     bootstrap_aws.set_defaults(run=_bootstrap_aws)
+    bootstrap_azure = clouds.add_parser("azure", **COMMANDS["bootstrap azure"].parser_arguments())
+    bootstrap_azure.add_argument(
+        "--subscription", required=True, help="subscription id (a GUID) to create them in"
+    )
+    bootstrap_azure.add_argument("--location", required=True, help="Azure region, e.g. westeurope")
+    # Defaults resolved when the command runs (plinth/bootstrap_azure.py), as for aws.
+    for flag, default in (
+        ("--resource-group", "plinth-pulumi-state"),
+        ("--storage-account", "plinthstate + 10 hex digits of the subscription's hash"),
+        ("--container", "pulumi-state"),
+        ("--key-vault", "plinth-kv- + 10 hex digits of the subscription's hash"),
+        ("--key", "pulumi-secrets"),
+    ):
+        bootstrap_azure.add_argument(flag, help=f"created if missing (default: {default})")
+    bootstrap_azure.set_defaults(run=_bootstrap_azure)
     preflight = commands.add_parser("preflight", **COMMANDS["preflight"].parser_arguments())
     preflight.add_argument("environment", metavar="ENV", help=ENV_HELP)
     preflight.set_defaults(run=_preflight)
@@ -435,11 +455,35 @@ def _bootstrap_aws(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bootstrap_azure(args: argparse.Namespace) -> int:
+    from plinth.bootstrap_azure import AzureBootstrapNames, bootstrap_azure  # noqa: PLC0415
+
+    names = AzureBootstrapNames.derived(
+        args.subscription,
+        args.location,
+        resource_group=args.resource_group,
+        storage_account=args.storage_account,
+        container=args.container,
+        key_vault=args.key_vault,
+        key=args.key,
+    )
+    print(bootstrap_azure(names).report(), end="")
+    return 0
+
+
 def _preflight(args: argparse.Namespace) -> int:
     from plinth.environments import load_environment, project_root  # noqa: PLC0415
-    from plinth.preflight import preflight_environment  # noqa: PLC0415
 
-    report, passed = preflight_environment(load_environment(project_root(), args.environment))
+    environment = load_environment(project_root(), args.environment)
+    target: str = environment.platform.cluster.target
+    if target == "aks":
+        from plinth.preflight_azure import preflight_aks_environment  # noqa: PLC0415
+
+        report, passed = preflight_aks_environment(environment)
+    else:
+        from plinth.preflight import preflight_environment  # noqa: PLC0415
+
+        report, passed = preflight_environment(environment)
     print(report, end="")
     return 0 if passed else EXIT_FAILED
 

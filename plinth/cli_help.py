@@ -91,8 +91,8 @@ def top_level_description(names: Sequence[str]) -> str:
     parser has (`names`, in its order) with its summary."""
     intro = fill(
         "Plinth's command line: the whole environment offline (no cloud account, no Pulumi "
-        "CLI, no cluster), its policy check, what a change does, and the AWS set-up before "
-        "a first deploy.\n\n" + ENVIRONMENT_ARGUMENT + " Run `plinth COMMAND --help` for "
+        "CLI, no cluster), its policy check, what a change does, and the AWS or Azure set-up "
+        "before a first deploy.\n\n" + ENVIRONMENT_ARGUMENT + " Run `plinth COMMAND --help` for "
         "a command's options, examples and exit codes."
     )
     width = max(map(len, names))
@@ -115,9 +115,10 @@ Example session:
 Exit codes:
   0    success
   1    a failure: the program, a mandatory policy violation (check), a failing
-       preflight check, Graphviz, AWS itself, or the other revision's synth (diff --rev)
+       preflight check, Graphviz, AWS or Azure itself, or the other revision's synth
+       (diff --rev)
   2    bad input (configuration, arguments, environment name or file, git revision,
-       AWS credentials or permissions): one line on stderr, no traceback
+       AWS or Azure credentials or permissions): one line on stderr, no traceback
   3    diff: a stateful resource (volume, bucket, database, key) loses its data
   130  interrupted (Ctrl-C)"""
 
@@ -258,11 +259,15 @@ COMMANDS: dict[str, CommandHelp] = {
                 "plinth bootstrap aws --region eu-west-1 --bucket acme-pulumi-state",
                 "the S3 state bucket and KMS key; prints the pulumi login line",
             ),
+            (
+                "plinth bootstrap azure --subscription SUBSCRIPTION-ID --location westeurope",
+                "the Blob state container and Key Vault key; prints the pulumi login line",
+            ),
         ),
         exit_codes=(
             (0, "created, or already there"),
-            (1, "AWS itself failed"),
-            (2, BAD_INPUT + " (also no credentials, a missing permission, a bucket name taken)"),
+            (1, "the cloud itself failed"),
+            (2, BAD_INPUT + " (also no credentials, a missing permission, a name taken)"),
             INTERRUPTED,
         ),
     ),
@@ -292,19 +297,54 @@ COMMANDS: dict[str, CommandHelp] = {
             INTERRUPTED,
         ),
     ),
-    "preflight": CommandHelp(
-        summary="read-only AWS checks of an eks environment",
+    "bootstrap azure": CommandHelp(
+        summary="Blob container for Pulumi state, Key Vault key for secrets",
         description=(
-            "Read-only AWS checks of an eks environment before a deploy: the GPU instance types "
-            "are offered in its zones, its Kubernetes version is supported, GPU quotas suffice. "
-            "Uses the default AWS credential chain. " + ENVIRONMENT_ARGUMENT
+            "Create (or check) a resource group, a storage account for Pulumi's state "
+            "(StorageV2, HTTPS only, TLS 1.2, no public blob access, shared-key access off: "
+            "Pulumi signs in with Entra ID; versioning and soft delete) with its container, and "
+            "a Key Vault (RBAC, soft delete, purge protection) with an RSA key for stack "
+            "secrets; idempotent. Prints the `pulumi login` and `pulumi stack init "
+            "--secrets-provider` lines that use them. Storage account and vault names are "
+            "global: the defaults carry a hash of the subscription id. Uses azure-identity's "
+            "default credential (az login, environment, managed identity), which needs "
+            "Contributor, Storage Blob Data Contributor and Key Vault Crypto Officer."
+        ),
+        examples=(
+            (
+                "plinth bootstrap azure --subscription SUBSCRIPTION-ID --location westeurope",
+                "then: pulumi login 'azblob://pulumi-state?storage_account=plinthstate...'",
+            ),
+            (
+                "plinth bootstrap azure --subscription SUBSCRIPTION-ID --location westeurope "
+                "--storage-account acmepulumistate --key-vault acme-pulumi",
+                "with names of your own",
+            ),
+        ),
+        exit_codes=(
+            (0, "created, or already there"),
+            (1, "Azure itself failed"),
+            (2, BAD_INPUT + " (also no credentials, a missing role, a name taken)"),
+            INTERRUPTED,
+        ),
+    ),
+    "preflight": CommandHelp(
+        summary="read-only cloud checks of an eks or aks environment",
+        description=(
+            "Read-only checks of an eks or aks environment before a deploy. eks (default AWS "
+            "credential chain): the GPU instance types are offered in its zones, its Kubernetes "
+            "version is supported, GPU quotas suffice. aks (azure-identity's default "
+            "credential): every pool's VM size is offered to the subscription in the region "
+            "and the cluster's zones, the vCPU quotas of the VM families (and the regional "
+            "spot quota) cover the pools at max_size, AKS offers the Kubernetes version. "
+            + ENVIRONMENT_ARGUMENT
         ),
         examples=(
             ("plinth preflight dev", "one line per check: ok, FAIL (with the numbers) or skip"),
         ),
         exit_codes=(
             (0, "every check passed"),
-            (1, "a check failed, or AWS itself failed"),
+            (1, "a check failed, or the cloud itself failed"),
             (2, BAD_INPUT + " (also no credentials, a missing permission)"),
             INTERRUPTED,
         ),

@@ -21,7 +21,6 @@ Nothing is created or changed. IAM actions it needs (all read-only):
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +29,7 @@ from botocore.exceptions import ClientError
 
 from clouds.aws.instance_types import split_instance_type
 from plinth.aws_session import Client, connect, error_code, explained_errors
+from plinth.cloud_report import Check, PoolDemand, passed, preflight_report, version_key
 from plinth.environments import Environment
 from stacks.config import ConfigError, PlatformConfig
 from targets.eks.args import EksClusterArgs
@@ -68,20 +68,6 @@ SPOT_P5 = VcpuQuota("L-C4BD4855", "All P5 Spot Instance Requests")
 
 
 @dataclass(frozen=True)
-class Check:
-    """The result of one preflight check: ok, FAIL (blocks the deploy) or skip (could not
-    be checked; says why)."""
-
-    status: Literal["ok", "FAIL", "skip"]
-    name: str
-    detail: str
-
-    def line(self) -> str:
-        """The check as one line of the report."""
-        return f"{self.status:<4}  {self.name}: {self.detail}"
-
-
-@dataclass(frozen=True)
 class PreflightClients:
     """The three AWS clients preflight reads from."""
 
@@ -105,8 +91,8 @@ def eks_cluster(platform: PlatformConfig, source: str) -> EksClusterArgs:
     cluster = platform.cluster
     if not isinstance(cluster, EksClusterArgs):
         raise ConfigError(
-            f"{source}: plinth:cluster.target is {cluster.target!r}; preflight checks an AWS "
-            "account for the eks target only: run it on an environment with target: eks"
+            f"{source}: plinth:cluster.target is {cluster.target!r}; preflight checks a "
+            "cloud account for the eks and aks targets: run it on an environment with one of them"
         )
     return cluster
 
@@ -180,7 +166,7 @@ def kubernetes_version_check(eks: Client, cluster: EksClusterArgs) -> Check:
     if status in SUPPORTED_VERSION_STATUSES:
         return Check("ok", name, f"EKS offers it in {cluster.region} ({status})")
     offered = sorted(
-        (v for v, s in statuses.items() if s in SUPPORTED_VERSION_STATUSES), key=_version_key
+        (v for v, s in statuses.items() if s in SUPPORTED_VERSION_STATUSES), key=version_key
     )
     why = f"EKS lists it as {status}" if status else "EKS does not offer it"
     return Check(
@@ -189,10 +175,6 @@ def kubernetes_version_check(eks: Client, cluster: EksClusterArgs) -> Check:
         f"{why} in {cluster.region}; offered: {', '.join(offered) or 'none'}; "
         "set plinth:cluster.kubernetes_version to one of them",
     )
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def governing_quota(instance_type: str, capacity: Literal["on-demand", "spot"]) -> VcpuQuota | None:
@@ -209,21 +191,6 @@ def governing_quota(instance_type: str, capacity: Literal["on-demand", "spot"]) 
     if generation in ("2", "3", "4"):
         return SPOT_P2_P3_P4
     return SPOT_P5 if generation == "5" else None
-
-
-@dataclass(frozen=True)
-class PoolDemand:
-    """The vCPUs one pool can draw from one quota at its maximum size."""
-
-    pool: str
-    nodes: int
-    instance_type: str
-    vcpus_per_node: int
-
-    @property
-    def vcpus(self) -> int:
-        """vCPUs at max_size, on the pool's largest type under this quota."""
-        return self.nodes * self.vcpus_per_node
 
 
 def quota_demands(
@@ -264,9 +231,7 @@ def quota_checks(
     for quota, pool_demands in demands.items():
         needed = sum(d.vcpus for d in pool_demands)
         value, source = quota_value(service_quotas, quota)
-        parts = ", ".join(
-            f"{d.pool}: {d.nodes} x {d.instance_type} at {d.vcpus_per_node}" for d in pool_demands
-        )
+        parts = ", ".join(d.shown() for d in pool_demands)
         numbers = f"need {needed} vCPUs [{parts}], have {value:g} ({source})"
         name = f"quota {quota.code} {quota.name}"
         if needed <= value:
@@ -323,15 +288,11 @@ def quota_value(service_quotas: Client, quota: VcpuQuota) -> tuple[float, str]:
 
 def report(environment: str, cluster: EksClusterArgs, checks: list[Check]) -> str:
     """The lines `plinth preflight` prints: a header, one line per check, a summary."""
-    counts = Counter(check.status for check in checks)
-    verdict = "FAILED: fix the lines marked FAIL before `pulumi up`" if counts["FAIL"] else "passed"
-    lines = [
+    header = (
         f"{COMMAND} {environment}: eks in {cluster.region} "
-        f"({', '.join(cluster.availability_zones)}), Kubernetes {cluster.kubernetes_version}",
-        *(check.line() for check in checks),
-        f"{counts['ok']} ok, {counts['FAIL']} failed, {counts['skip']} skipped: {verdict}",
-    ]
-    return "\n".join(lines) + "\n"
+        f"({', '.join(cluster.availability_zones)}), Kubernetes {cluster.kubernetes_version}"
+    )
+    return preflight_report(header, checks)
 
 
 def preflight_environment(
@@ -341,4 +302,4 @@ def preflight_environment(
     source = f"environments/{environment.path.name}"
     cluster = eks_cluster(environment.platform, source)
     checks = preflight(environment.platform, source=source, clients=clients)
-    return report(environment.name, cluster, checks), all(c.status != "FAIL" for c in checks)
+    return report(environment.name, cluster, checks), passed(checks)

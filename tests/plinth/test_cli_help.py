@@ -55,20 +55,22 @@ def test_version_is_the_packages() -> None:
 
 
 def test_version_and_help_load_no_cloud_sdk() -> None:
-    """--version and --help answer at once: Pulumi, boto and pydantic are not imported."""
+    """--version and --help answer at once: Pulumi, boto, the Azure SDKs and pydantic are
+    not imported."""
     probe = (
         "import json, sys\n"
         "from plinth.cli import main\n"
-        "codes = [main(['--version']), main(['--help']), main(['bootstrap', 'aws', '--help'])]\n"
+        "codes = [main(['--version']), main(['--help']), main(['bootstrap', 'aws', '--help']),\n"
+        "         main(['bootstrap', 'azure', '--help'])]\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'pulumi', 'pulumi_aws', 'boto3', 'botocore', 'pydantic', 'yaml'})\n"
+        "{'pulumi', 'pulumi_aws', 'boto3', 'botocore', 'pydantic', 'yaml', 'azure', 'msal'})\n"
         "print(json.dumps([codes, heavy]), file=sys.stderr)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     codes, heavy = json.loads(result.stderr.splitlines()[-1])
-    assert codes == [0, 0, 0]
+    assert codes == [0, 0, 0, 0]
     assert heavy == []
 
 

@@ -26,13 +26,13 @@ from components.merge import deep_merge
 from plinth import preflight as preflight_module
 from plinth.aws_session import AwsError
 from plinth.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
+from plinth.cloud_report import Check
 from plinth.preflight import (
     ON_DEMAND_G_VT,
     ON_DEMAND_P,
     SPOT_G_VT,
     SPOT_P2_P3_P4,
     SPOT_P5,
-    Check,
     PreflightClients,
     VcpuQuota,
     governing_quota,
