@@ -32,7 +32,7 @@ from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from components.jobs_namespace.args import JobsNamespaceArgs
 from components.jobs_namespace.component import JobsNamespace
 from plinth.engine import record
-from plinth.placeholders import SUBSCRIPTION_ID, azure_outputs
+from plinth.placeholders import DEFAULT_LOCATION, SUBSCRIPTION_ID, azure_outputs
 from stacks.migrations import component_options
 from tests.policy_harness import violations
 from tests.upstream_schemas import builtin_object_errors, object_label
@@ -127,7 +127,9 @@ def one(entries: Entries, type_token: str, name: str) -> dict[str, Any]:
 
 def outputs(entry: dict[str, Any]) -> dict[str, Any]:
     """The placeholder outputs the mock engine gave `entry` (its resource ID, client ID)."""
-    return azure_outputs(entry["type"], entry["name"], entry["inputs"])
+    return azure_outputs(
+        entry["type"], entry["name"], entry["inputs"], SUBSCRIPTION_ID, DEFAULT_LOCATION
+    )
 
 
 def account(entries: Entries) -> dict[str, Any]:

@@ -230,10 +230,11 @@ def test_the_control_plane_may_join_the_subnets_before_the_cluster_exists(
     assert {g["urn"] for g in grants} <= set(cluster["dependencies"])
     identity = cluster["inputs"]["identity"]
     assert identity["type"] == "UserAssigned"
-    (control_plane,) = aks_env.of_type("azure-native:managedidentity:UserAssignedIdentity")
     assert all(g["inputs"]["principalId"] for g in grants)
-    assert len(identity["userAssignedIdentities"]) == 1
-    assert identity["userAssignedIdentities"][0].endswith(control_plane["inputs"]["resourceName"])
+    (assigned,) = identity["userAssignedIdentities"]
+    identities = aks_env.of_type("azure-native:managedidentity:UserAssignedIdentity")
+    (control_plane,) = [i for i in identities if i["parent"] == cluster["parent"]]
+    assert assigned.endswith(f"/userAssignedIdentities/{control_plane['inputs']['resourceName']}")
 
 
 def test_the_kubernetes_provider_signs_in_through_kubelogin(
