@@ -159,9 +159,14 @@ def write_graphs(out_dir: Path, entries: Sequence[Mapping[str, Any]]) -> list[Pa
 
 
 def build_graph(entries: Sequence[Mapping[str, Any]]) -> Graph:
-    """The components, providers and aggregated edges of a plan."""
+    """The components, providers, resources outside any component (an Azure resource
+    group) and the aggregated edges of a plan."""
     by_urn = {entry["urn"]: entry for entry in entries}
-    node_urns = sorted(urn for urn, entry in by_urn.items() if _is_node(entry["type"]))
+    node_urns = sorted(
+        urn
+        for urn, entry in by_urn.items()
+        if _is_node(entry["type"]) or entry["parent"] not in by_urn
+    )
     ids = node_ids(by_urn, node_urns)
     owner = {urn: _owner(by_urn, ids, urn) for urn in by_urn}
     counts = _counts(by_urn, ids)

@@ -73,13 +73,16 @@ def node_id_of(entries: Sequence[Mapping[str, Any]], type_token: str) -> str:
     return node.node_id
 
 
-def test_every_component_and_provider_is_a_node(env: SynthesizedEnvironment) -> None:
+def test_every_component_provider_and_top_level_resource_is_a_node(
+    env: SynthesizedEnvironment,
+) -> None:
     graph = build_graph(env.entries)
     drawn = {(node.name, node.type) for node in graph.nodes}
+    urns = {each["urn"] for each in env.entries}
     expected = {
         (each["name"], each["type"])
         for each in env.entries
-        if each["type"].startswith(("plinth:", "pulumi:providers:"))
+        if each["type"].startswith(("plinth:", "pulumi:providers:")) or each["parent"] not in urns
     }
     assert drawn == expected
     assert any(kind.startswith("plinth:") for _, kind in expected)
