@@ -11,6 +11,8 @@ from typing import Any
 from components.contract import Component
 
 REGISTERED = (
+    # First: the components that expose metrics use it (their ServiceMonitors need its CRDs).
+    "monitoring",
     "jobs_namespace",
     "spark_operator",
     "training_operator",

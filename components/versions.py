@@ -73,3 +73,15 @@ GPU_OPERATOR_CRD_BASE = (
     "https://raw.githubusercontent.com/NVIDIA/gpu-operator/"
     f"{GPU_OPERATOR_RELEASE}/deployments/gpu-operator/crds"
 )
+
+# Monitoring: kube-prometheus-stack (Prometheus, Alertmanager, Grafana, the prometheus-operator,
+# kube-state-metrics, node exporter). Its chart pins its dependencies (kube-state-metrics
+# 8.4.0, prometheus-node-exporter 4.56.1, grafana 12.11.1); the prometheus-operator CRDs
+# ship in its `crds` subchart, installed from the release tag matching the chart.
+# renovate: datasource=helm depName=kube-prometheus-stack registryUrl=https://prometheus-community.github.io/helm-charts
+KUBE_PROMETHEUS_STACK_CHART = "88.5.3"
+KUBE_PROMETHEUS_STACK_CHART_REPO = "https://prometheus-community.github.io/helm-charts"
+KUBE_PROMETHEUS_STACK_CRD_BASE = (
+    "https://raw.githubusercontent.com/prometheus-community/helm-charts/"
+    f"kube-prometheus-stack-{KUBE_PROMETHEUS_STACK_CHART}/charts/kube-prometheus-stack/charts/crds/crds"
+)

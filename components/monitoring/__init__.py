@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from components.args import WorkloadExemption
 from components.contract import Component, Deployed, Placement
 from components.monitoring.args import MonitoringArgs
+from components.monitoring.names import NODE_EXPORTER
 
 if TYPE_CHECKING:
     import pulumi
 
     from components.cluster import Cluster
     from components.exposed import ExposedService
+    from stacks.config import PlatformConfig
 
 
 @runtime_checkable
@@ -45,6 +48,46 @@ def _deploy(
     return Monitoring(where.name, args, cluster=cluster, opts=where.options())
 
 
+# What node exporter reads on the host, mounted read-only (prometheus-node-exporter 4.56.1's
+# DaemonSet): /proc and /sys for the kernel's counters, / for file system usage.
+NODE_EXPORTER_HOST_PATHS = ("/proc", "/sys", "/")
+
+
+def policy_exemptions(args: MonitoringArgs) -> tuple[WorkloadExemption, ...]:
+    """Node exporter, and only it, may use the host: its metrics are the node's own."""
+    reason = (
+        "node exporter reports the node's own CPU, memory, disk and network: it reads the "
+        "host's /proc, /sys and root file system (read-only) and shares the host's network "
+        "and process namespaces so that the counters are the node's, not a pod's"
+    )
+    return (
+        WorkloadExemption("pss-no-host-namespaces", args.namespace, NODE_EXPORTER, reason),
+        WorkloadExemption(
+            "pss-host-path-volumes", args.namespace, NODE_EXPORTER, reason, NODE_EXPORTER_HOST_PATHS
+        ),
+    )
+
+
+def _problem(args: MonitoringArgs, config: PlatformConfig) -> str | None:
+    """A password or receiver secret written in plain configuration is refused."""
+    receiver = args.alert_receiver
+    plain = [
+        name
+        for name, value in (
+            ("grafana_admin_password", args.grafana_admin_password),
+            ("alert_receiver.smtp_password", receiver.smtp_password if receiver else None),
+        )
+        if value is not None
+    ]
+    if plain and not args.from_secret_key:
+        return (
+            f"plinth:monitoring.{plain[0]} is plain configuration, stored and shown in clear: "
+            f"set it with `pulumi config set --secret --path plinth:monitoring.{plain[0]} <value>`"
+        )
+    del config
+    return None
+
+
 COMPONENT = Component(
     key="monitoring",
     args=MonitoringArgs,
@@ -53,6 +96,8 @@ COMPONENT = Component(
     "dashboards and alert rules.",
     deploy=_deploy,
     namespaces=lambda args: {"namespace": args.namespace},
+    exemptions=policy_exemptions,
+    problem=_problem,
 )
 
 
