@@ -94,6 +94,20 @@ class MonitoringArgs(ChartArgs):
         ),
         description="Prometheus container resources; memory grows with active series.",
     )
+    operator_resources: ContainerResources = Field(
+        default_factory=ContainerResources,
+        description="prometheus-operator container resources.",
+    )
+    grafana_resources: ContainerResources = Field(
+        default_factory=lambda: ContainerResources(memory_request="256Mi", memory_limit="1Gi"),
+        description="Grafana container resources (its two sidecars get the defaults).",
+    )
+    exporter_resources: ContainerResources = Field(
+        default_factory=lambda: ContainerResources(
+            cpu_request="50m", memory_request="64Mi", cpu_limit="500m", memory_limit="256Mi"
+        ),
+        description="kube-state-metrics and node exporter (on every node) resources.",
+    )
     grafana_admin_user: str = Field("admin", description="Grafana's administrator login.")
     grafana_admin_password: str | None = Field(
         None,

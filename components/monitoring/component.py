@@ -26,6 +26,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import versions
+from components.args import ContainerResources
 from components.chart_component import ChartComponent, ChartRelease, CrdRelease, release_values
 from components.cluster import Cluster, ScrapeTarget
 from components.exposed import ExposedService
@@ -276,7 +277,9 @@ def _grafana_values(args: MonitoringArgs) -> dict[str, Any]:
             "auth.anonymous": {"enabled": False},
             "users": {"allow_sign_up": False},
         },
+        "resources": args.grafana_resources.to_kubernetes(),
         "sidecar": {
+            "resources": ContainerResources().to_kubernetes(),
             "dashboards": {
                 "enabled": True,
                 "label": DASHBOARD_LABEL,
@@ -307,6 +310,7 @@ def chart_values(args: MonitoringArgs, cluster: Cluster) -> dict[str, Any]:
             # Chart never runs; promtool checks Plinth's rules in CI instead.
             "admissionWebhooks": {"enabled": False, "patch": {"enabled": False}},
             "tls": {"enabled": False},
+            "resources": args.operator_resources.to_kubernetes(),
         },
         "prometheus": prometheus,
         "alertmanager": {
@@ -317,9 +321,13 @@ def chart_values(args: MonitoringArgs, cluster: Cluster) -> dict[str, Any]:
             },
         },
         "grafana": _grafana_values(args),
-        "kube-state-metrics": {"fullnameOverride": KUBE_STATE_METRICS},
+        "kube-state-metrics": {
+            "fullnameOverride": KUBE_STATE_METRICS,
+            "resources": args.exporter_resources.to_kubernetes(),
+        },
         "prometheus-node-exporter": {
             "fullnameOverride": NODE_EXPORTER,
+            "resources": args.exporter_resources.to_kubernetes(),
             # The host namespaces and mounts it needs are exempt (policy_exemptions); the
             # rest of the restricted profile holds.
             "securityContext": {
