@@ -415,7 +415,7 @@ def _as_inputs(obj: Mapping[str, Any]) -> dict[str, Any]:
     if inputs.get("apiVersion") == "v1" and inputs.get("kind") == "Secret":
         for key in ("data", "stringData"):
             if isinstance(inputs.get(key), Mapping):
-                inputs[key] = {name: SECRET_MARK for name in sorted(inputs[key])}
+                inputs[key] = dict.fromkeys(sorted(inputs[key]), SECRET_MARK)
             elif key in inputs:
                 inputs[key] = SECRET_MARK
     return inputs

@@ -285,7 +285,7 @@ def _grafana_values(args: MonitoringArgs) -> dict[str, Any]:
                 "label": DASHBOARD_LABEL,
                 "labelValue": "1",
                 "searchNamespace": args.namespace,
-            }
+            },
         },
         "testFramework": {"enabled": False},
     }

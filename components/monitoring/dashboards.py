@@ -264,7 +264,9 @@ TRAINING = Dashboard(
 
 # Istio's standard metrics: a model is the destination's canonical service, a variant its
 # canonical revision (the `service.istio.io/canonical-revision` label, else `version`).
-BY_VARIANT = "destination_workload_namespace, destination_canonical_service, destination_canonical_revision"
+BY_VARIANT = (
+    "destination_workload_namespace, destination_canonical_service, destination_canonical_revision"
+)
 VARIANT_LEGEND = "{{destination_canonical_service}} {{destination_canonical_revision}}"
 SERVING = Dashboard(
     uid="plinth-serving",

@@ -39,9 +39,10 @@ CLUSTER_AUTOSCALER = "cluster-autoscaler"
 DAY_S = 86400
 
 
-def _alert(
+def _alert(  # noqa: PLR0917 (a rule's six fields, in the order a rule file lists them)
     name: str, expr: str, duration: str, severity: str, summary: str, description: str
 ) -> dict[str, Any]:
+    """An alerting rule; its summary may name labels, its description is plain text."""
     return {
         "alert": name,
         "expr": expr,
@@ -69,9 +70,9 @@ def gpu_rules() -> list[dict[str, Any]]:
             " / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)) > 0.95",
             "10m",
             "warning",
-            "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} memory over 95% for 10 minutes",
-            "The next allocation of pod {{ $labels.namespace }}/{{ $labels.pod }} may fail "
-            "with CUDA out of memory.",
+            "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} (pod {{ $labels.namespace }}/"
+            "{{ $labels.pod }}) memory over 95% for 10 minutes",
+            "The pod's next GPU allocation may fail with CUDA out of memory.",
         ),
     ]
 
@@ -113,7 +114,7 @@ def job_rules() -> list[dict[str, Any]]:
             "sum (increase(spark_application_failure_count[30m])) > 0",
             "0m",
             "warning",
-            "{{ $value }} Spark applications failed in the last 30 minutes",
+            "Spark applications failed in the last 30 minutes",
             "See `kubectl get sparkapplications -A` and the driver logs.",
         ),
         _alert(
@@ -122,8 +123,8 @@ def job_rules() -> list[dict[str, Any]]:
             "(increase(training_operator_jobs_failed_total[30m])) > 0",
             "0m",
             "warning",
-            "{{ $value }} {{ $labels.framework }} jobs failed in {{ $labels.job_namespace }} "
-            "in the last 30 minutes",
+            "{{ $labels.framework }} jobs failed in {{ $labels.job_namespace }} in the last "
+            "30 minutes",
             "See the job's conditions (`kubectl describe`) and its pods' logs.",
         ),
     ]
