@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
     from components.cluster import Cluster
     from components.exposed import ExposedService
-    from stacks.config import PlatformConfig
 
 
 @runtime_checkable
@@ -68,26 +67,6 @@ def policy_exemptions(args: MonitoringArgs) -> tuple[WorkloadExemption, ...]:
     )
 
 
-def _problem(args: MonitoringArgs, config: PlatformConfig) -> str | None:
-    """A password or receiver secret written in plain configuration is refused."""
-    receiver = args.alert_receiver
-    plain = [
-        name
-        for name, value in (
-            ("grafana_admin_password", args.grafana_admin_password),
-            ("alert_receiver.smtp_password", receiver.smtp_password if receiver else None),
-        )
-        if value is not None
-    ]
-    if plain and not args.from_secret_key:
-        return (
-            f"plinth:monitoring.{plain[0]} is plain configuration, stored and shown in clear: "
-            f"set it with `pulumi config set --secret --path plinth:monitoring.{plain[0]} <value>`"
-        )
-    del config
-    return None
-
-
 COMPONENT = Component(
     key="monitoring",
     args=MonitoringArgs,
@@ -97,7 +76,6 @@ COMPONENT = Component(
     deploy=_deploy,
     namespaces=lambda args: {"namespace": args.namespace},
     exemptions=policy_exemptions,
-    problem=_problem,
 )
 
 
