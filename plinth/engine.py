@@ -214,7 +214,7 @@ def clean_value(value: Any) -> Any:
             if isinstance(inner, dict):
                 # A secret map (a Secret's stringData): its values are secret, its keys are
                 # names, kept so that the object keeps its schema's shape.
-                return {key: SECRET_MARK for key in sorted(inner)}
+                return dict.fromkeys(sorted(inner), SECRET_MARK)
             return SECRET_MARK
         if signature == RESOURCE_SIGNATURE:
             return {"$resource": value.get("urn", "")}

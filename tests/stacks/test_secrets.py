@@ -163,7 +163,7 @@ def test_monitoring_secrets_reach_resources_as_secrets(
     entries, written = synthesized_plan("local", config, ["plinth:monitoring"], tmp_path)
     for value in (GRAFANA_PASSWORD, WEBHOOK_URL, SMTP_PASSWORD):
         assert value not in written
-    secret = "kubernetes:core/v1:Secret"
+    secret = "kubernetes:core/v1:Secret"  # noqa: S105 (a type token)
     admin = input_at(entries, secret, "local-monitoring-grafana-admin", "stringData")
     assert admin == {"admin-password": SECRET_MARK, "admin-user": SECRET_MARK}
     files = input_at(entries, secret, "local-monitoring-alert-receiver", "stringData")
