@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from components.contract import Component, Deployed, DeployFunction, Placement
 from components.jobs_namespace.args import JobsNamespaceArgs, shared_volume_problem
+from components.monitoring import COMPONENT as MONITORING
 from components.monitoring import MonitoringStack, deployed_monitoring
 
 if TYPE_CHECKING:
@@ -27,8 +28,13 @@ def _deploy(
 
     from components.jobs_namespace.component import JobsNamespace  # noqa: PLC0415 (SDK on deploy)
 
-    del deployed
-    jobs = JobsNamespace(where.name, args, cluster=cluster, opts=where.options())
+    jobs = JobsNamespace(
+        where.name,
+        args,
+        cluster=cluster,
+        monitoring=deployed_monitoring(deployed),
+        opts=where.options(),
+    )
     pulumi.export("jobs_namespace", jobs.namespace_name)
     return jobs
 
@@ -97,6 +103,8 @@ COMPONENT = Component(
     name="jobs",
     summary="The shared namespace jobs run in.",
     deploy=_deploy,
+    # With monitoring deployed, job pods that expose metrics are scraped (a PodMonitor).
+    uses=(MONITORING,),
     workload_namespaces=lambda args: {"name": args.name},
     problem=_problem,
 )

@@ -29,6 +29,7 @@ from tests.policies.azure import test_storage as storage_tests
 from tests.policies.kubernetes import pods
 from tests.policies.kubernetes import test_charts as charts_tests
 from tests.policies.kubernetes import test_gpu as gpu_tests
+from tests.policies.kubernetes import test_monitoring as monitoring_tests
 from tests.policies.kubernetes import test_namespaces as namespace_tests
 from tests.policies.kubernetes import test_services as service_tests
 from tests.policies.stack import test_attribution as attribution_tests
@@ -202,7 +203,26 @@ def _kubernetes() -> dict[str, Example]:
     }
 
 
-EXAMPLES: Mapping[str, Example] = {**_kubernetes(), **_aws(), **_azure()}
+def _monitoring() -> dict[str, Example]:
+    tests = monitoring_tests
+    return {
+        "grafana-no-anonymous-admin": (
+            (tests.grafana_ini(),),
+            (tests.grafana_ini("true", "Admin"),),
+        ),
+        "grafana-no-anonymous-access": ((tests.grafana_ini(),), (tests.grafana_ini("true"),)),
+        "alert-receivers-set": (
+            (tests.stack_chart([tests.WEBHOOK]),),
+            (tests.stack_chart([{"name": "null"}]),),
+        ),
+        "namespaces-scraped": (
+            tests.scraped_jobs(),
+            (*tests.scraped_jobs(), tests.namespace("team-a")),
+        ),
+    }
+
+
+EXAMPLES: Mapping[str, Example] = {**_kubernetes(), **_monitoring(), **_aws(), **_azure()}
 
 
 def by_rule(rule: Rule) -> str:
