@@ -71,8 +71,8 @@ def _anonymous_settings(args: ResourceValidationArgs) -> Iterator[tuple[str, Any
             except configparser.Error:
                 return
             if parser.has_section("auth.anonymous"):
-                section = parser["auth.anonymous"]
-                yield "grafana.ini", section.get("enabled"), section.get("org_role")
+                ini_section = parser["auth.anonymous"]
+                yield "grafana.ini", ini_section.get("enabled"), ini_section.get("org_role")
     elif args.resource_type in (V4_CHART, V3_RELEASE):
         values = mapping(props.get("values"))
         ini = values.get("grafana.ini") or dig(values, "grafana", "grafana.ini")

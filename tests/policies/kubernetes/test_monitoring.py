@@ -57,7 +57,10 @@ def stack_chart(receivers: list[dict[str, Any]] | None = None, **values: Any) ->
 
 
 ANONYMOUS_ADMIN_INI = {"enabled": True, "org_role": "Admin"}
-WEBHOOK = {"name": "platform", "webhook_configs": [{"url_file": "/etc/alertmanager/x"}]}
+WEBHOOK: dict[str, Any] = {
+    "name": "platform",
+    "webhook_configs": [{"url_file": "/etc/alertmanager/x"}],
+}
 
 
 def namespace(name: str) -> dict[str, Any]:
@@ -130,8 +133,9 @@ def test_anonymous_viewers_pass_the_admin_rule_but_not_prod() -> None:
 
 
 def test_a_receiver_that_sends_passes() -> None:
-    email = {"name": "platform", "email_configs": [{"to": "oncall@example.com"}]}
-    for receivers in ([{"name": "null"}, WEBHOOK], [email]):
+    email: dict[str, Any] = {"name": "platform", "email_configs": [{"to": "oncall@example.com"}]}
+    webhook: list[dict[str, Any]] = [{"name": "null"}, WEBHOOK]
+    for receivers in (webhook, [email]):
         assert hits(RECEIVERS, stack_chart(receivers), tier="prod") == []
 
 
