@@ -21,7 +21,8 @@ RETENTION_SHARE_OF_VOLUME = 0.8
 
 
 class AlertReceiver(FrozenModel):
-    """Where Alertmanager sends alerts: a webhook, or e-mail through an SMTP relay."""
+    """Where Alertmanager sends alerts: a webhook, or e-mail through an SMTP relay; neither
+    set, alerts go nowhere (refused in prod by the policy pack)."""
 
     webhook_url: str | None = Field(
         None,
@@ -45,10 +46,12 @@ class AlertReceiver(FrozenModel):
 
     @model_validator(mode="after")
     def _one_complete_receiver(self) -> AlertReceiver:
-        if (self.webhook_url is None) == (self.email_to is None):
+        if self.webhook_url is not None and self.email_to is not None:
+            raise ValueError("alert_receiver sets both webhook_url and email_to: keep one receiver")
+        if self.webhook_url is None and self.email_to is None and self.smarthost is not None:
             raise ValueError(
-                "alert_receiver needs exactly one of webhook_url or email_to: set one, "
-                "remove the other"
+                "alert_receiver.smarthost is set but email_to is not: set email_to, or "
+                "remove the e-mail settings"
             )
         if self.email_to and not (self.email_from and self.smarthost):
             raise ValueError(
@@ -61,6 +64,11 @@ class AlertReceiver(FrozenModel):
                 "for SMTP auth, or neither"
             )
         return self
+
+    @property
+    def configured(self) -> bool:
+        """Whether alerts go anywhere."""
+        return self.webhook_url is not None or self.email_to is not None
 
 
 class MonitoringArgs(ChartArgs):
@@ -124,11 +132,12 @@ class MonitoringArgs(ChartArgs):
         pattern=DNS_LABEL,
         description="Secret with keys admin-user and admin-password that Grafana reads.",
     )
-    alert_receiver: AlertReceiver | None = Field(
-        None,
+    alert_receiver: AlertReceiver = Field(
+        default_factory=AlertReceiver,
         description=(
-            "Where alerts go. Unset: Alertmanager routes every alert to a null receiver "
-            "(refused in prod by the policy pack)."
+            "Where alerts go: webhook_url, or email_to with email_from and smarthost. "
+            "Neither: Alertmanager routes every alert to a null receiver (refused in prod "
+            "by the policy pack)."
         ),
     )
 

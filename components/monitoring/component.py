@@ -192,8 +192,6 @@ def pod_monitor_spec(target: ScrapeTarget) -> dict[str, Any]:
 def receiver_secret_data(args: MonitoringArgs) -> dict[str, str]:
     """File name -> content of the receiver's secret parts (empty without any)."""
     receiver = args.alert_receiver
-    if receiver is None:
-        return {}
     files = {WEBHOOK_URL_KEY: receiver.webhook_url, SMTP_PASSWORD_KEY: receiver.smtp_password}
     return {key: value for key, value in sorted(files.items()) if value is not None}
 
@@ -207,11 +205,11 @@ def alertmanager_config(args: MonitoringArgs) -> dict[str, Any]:
     receiver = args.alert_receiver
     secret_dir = f"{ALERTMANAGER_SECRET_DIR}/{RECEIVER_SECRET}"
     platform: dict[str, Any] = {"name": "platform"}
-    if receiver is not None and receiver.webhook_url is not None:
+    if receiver.webhook_url is not None:
         platform["webhook_configs"] = [
             {"url_file": f"{secret_dir}/{WEBHOOK_URL_KEY}", "send_resolved": True}
         ]
-    elif receiver is not None:
+    elif receiver.configured:
         email: dict[str, Any] = {
             "to": receiver.email_to,
             "from": receiver.email_from,
@@ -222,7 +220,7 @@ def alertmanager_config(args: MonitoringArgs) -> dict[str, Any]:
             email["auth_username"] = receiver.smtp_username
             email["auth_password_file"] = f"{secret_dir}/{SMTP_PASSWORD_KEY}"
         platform["email_configs"] = [email]
-    default = "platform" if receiver is not None else "null"
+    default = "platform" if receiver.configured else "null"
     return {
         "global": {"resolve_timeout": "5m"},
         "route": {
@@ -233,7 +231,7 @@ def alertmanager_config(args: MonitoringArgs) -> dict[str, Any]:
             "receiver": default,
             "routes": [{"receiver": "null", "matchers": ['alertname = "Watchdog"']}],
         },
-        "receivers": [{"name": "null"}, *([platform] if receiver is not None else [])],
+        "receivers": [{"name": "null"}, *([platform] if receiver.configured else [])],
         "templates": ["/etc/alertmanager/config/*.tmpl"],
     }
 

@@ -246,12 +246,12 @@ def test_a_grafana_password_becomes_the_secret_grafana_reads(variant: Variant) -
 @pytest.mark.parametrize(
     ("receiver", "named"),
     [
-        ({}, "exactly one of webhook_url or email_to"),
-        ({"webhook_url": "https://x.example.com", "email_to": "a@example.com"}, "exactly one"),
+        ({"smarthost": "smtp.example.com:25"}, "email_to is not"),
+        ({"webhook_url": "https://x.example.com", "email_to": "a@example.com"}, "keep one"),
         ({"email_to": "a@example.com"}, "email_from or smarthost is missing"),
         ({"webhook_url": "https://x.example.com", "smtp_password": "p"}, "go together"),
     ],
-    ids=["none", "both", "email-without-relay", "password-without-user"],
+    ids=["relay-without-address", "both", "email-without-relay", "password-without-user"],
 )
 def test_an_incomplete_receiver_is_refused(receiver: dict[str, Any], named: str) -> None:
     with pytest.raises(ValidationError, match=named):
