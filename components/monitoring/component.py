@@ -286,6 +286,9 @@ def _grafana_values(args: MonitoringArgs) -> dict[str, Any]:
             },
         },
         "testFramework": {"enabled": False},
+        # The sidecars read dashboards and data sources in Grafana's own namespace only: a
+        # Role there, not a ClusterRole that reads every Secret of the cluster.
+        "rbac": {"namespaced": True},
     }
 
 
