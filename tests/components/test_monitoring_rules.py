@@ -128,3 +128,11 @@ def test_every_controller_in_a_platform_namespace_is_watched(environment: str) -
     }
     assert deployments
     assert deployments <= set(PLATFORM_CONTROLLERS), sorted(deployments - set(PLATFORM_CONTROLLERS))
+
+
+def test_a_missing_promtool_fails_the_rule_tests(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("tests.promtool.shutil.which", lambda _name: None)
+    with pytest.raises(pytest.fail.Exception, match="promtool not found"):
+        check_rules(tmp_path, plinth_groups(WITHOUT_AUTOSCALER))
