@@ -87,9 +87,12 @@ class ChartComponent(pulumi.ComponentResource):
             install_crds(name, crds.base_url, crds.files, child) if crds else []
         )
 
-    def install_charts(self, releases: Sequence[ChartRelease]) -> list[Chart]:
-        """Each release in the component's namespace, once the namespace and CRDs exist."""
-        after = self.cluster.chart_options(self, depends_on=[self.namespace, *self.crds])
+    def install_charts(
+        self, releases: Sequence[ChartRelease], needs: Sequence[pulumi.Resource] = ()
+    ) -> list[Chart]:
+        """Each release in the component's namespace, once the namespace, the CRDs and
+        `needs` (another component's CRDs its values use, such as a ServiceMonitor's) exist."""
+        after = self.cluster.chart_options(self, depends_on=[self.namespace, *self.crds, *needs])
         return [
             Chart(
                 release.resource_name,

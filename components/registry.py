@@ -16,6 +16,7 @@ REGISTERED = (
     "training_operator",
     "gpu_enablement",
     "object_storage",
+    "cert_manager",
 )
 
 
