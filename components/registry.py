@@ -17,6 +17,7 @@ REGISTERED = (
     "gpu_enablement",
     "object_storage",
     "cert_manager",
+    "mesh",
 )
 
 
