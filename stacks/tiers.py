@@ -24,6 +24,11 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "jobs": {"quota": {"cpu": "256", "memory": "1Ti", "gpus": 16, "pods": 500}},
         "spark_operator": {"controller_replicas": 2, "webhook_replicas": 2, "example": False},
         "training_operator": {"replicas": 2, "example": False},
+        # Two of each keep certificates issuing and traffic flowing through a node drain;
+        # the gateway's load balancer is internal (EKS, AKS): reached from the company
+        # network, not the internet.
+        "cert_manager": {"replicas": 2},
+        "mesh": {"istiod_replicas": 2, "gateway": {"internal": True, "min_replicas": 2}},
     },
 }
 
