@@ -17,6 +17,7 @@ from policies.kubernetes import (
     root_filesystem,
     services,
 )
+from policies.mesh import mtls
 from policies.stack import attribution, ownership, protection
 
 PACK_NAME = "plinth"
@@ -31,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     *namespaces.RULES,
     *gpu.RULES,
     *services.RULES,
+    *mtls.RULES,
     *charts.RULES,
     *s3.RULES,
     *eks.RULES,
