@@ -269,3 +269,11 @@ def test_helm_merge_merges_maps_replaces_lists_and_null_deletes() -> None:
     merged = helm_merge(defaults, {"a": {"c": 3}, "list": [3], "gone": None})
     assert merged == {"a": {"b": 1, "c": 3}, "list": [3]}
     assert defaults == {"a": {"b": 1, "c": 2}, "list": [1, 2], "gone": {"x": 1}}
+
+
+def test_a_resources_default_with_requests_only_takes_limits_too() -> None:
+    # istiod's values.yaml: `resources: {requests: ...}`; its template renders the map whole.
+    defaults = {"resources": {"requests": {"cpu": "500m"}}}
+    limits = {"resources": {"limits": {"cpu": "2"}, "requests": {"memory": "2Gi"}}}
+    assert unknown_value_paths(limits, defaults) == []
+    assert unknown_value_paths({"resources": {"limit": {}}}, defaults) == ["resources.limit"]
