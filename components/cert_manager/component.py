@@ -39,6 +39,7 @@ API_VERSION = "cert-manager.io/v1"
 # CA often, renewed by cert-manager a month before it ends.
 CA_DURATION = "8760h"
 CA_RENEW_BEFORE = "720h"
+POD_UID = 10001
 
 
 class CertManager(ChartComponent):
@@ -146,6 +147,9 @@ class CertManager(ChartComponent):
 def chart_values(args: CertManagerArgs, cluster: Cluster, *, scraped: bool) -> dict[str, Any]:
     """The chart values Plinth renders from the typed options, with `values_override` on top."""
     tag = {"tag": versions.CERT_MANAGER_IMAGE_TAG}
+    # The chart's pod context (non-root, RuntimeDefault seccomp; maps merge) with a UID
+    # above any host account's: the static binaries need no user of the image.
+    high_uid = {"securityContext": {"runAsUser": POD_UID, "runAsGroup": POD_UID}}
     rendered: dict[str, Any] = {
         # Object names that do not depend on the release (cert-manager, cert-manager-webhook).
         "fullnameOverride": "cert-manager",
@@ -157,15 +161,21 @@ def chart_values(args: CertManagerArgs, cluster: Cluster, *, scraped: bool) -> d
         "crds": {"enabled": False},
         "replicaCount": args.replicas,
         "podDisruptionBudget": {"enabled": args.replicas > 1},
+        **high_uid,
         "image": tag,
         "resources": args.controller_resources.to_kubernetes(),
         "webhook": {
             "replicaCount": args.replicas,
             "podDisruptionBudget": {"enabled": args.replicas > 1},
+            **high_uid,
             "image": tag,
             "resources": args.webhook_resources.to_kubernetes(),
         },
-        "cainjector": {"image": tag, "resources": args.cainjector_resources.to_kubernetes()},
+        "cainjector": {
+            **high_uid,
+            "image": tag,
+            "resources": args.cainjector_resources.to_kubernetes(),
+        },
         "acmesolver": {"image": tag},
         # A post-install hook Job: Pulumi's Chart never runs hooks (pulumi-kubernetes #3284).
         "startupapicheck": {"enabled": False},

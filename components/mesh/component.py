@@ -448,7 +448,9 @@ def service_annotations(args: MeshArgs, cloud: str | None) -> dict[str, str]:
 def base_values(args: MeshArgs) -> dict[str, Any]:
     """Values of the `base` chart: no CRDs (Plinth's own stage), the default revision."""
     rendered: dict[str, Any] = {
-        "global": {"istioNamespace": args.namespace},
+        # The istio-reader account and its cluster-wide read role serve only multicluster
+        # remote secrets (base's values.yaml): one cluster needs neither.
+        "global": {"istioNamespace": args.namespace, "enableReaderRBAC": False},
         "base": {"excludedCRDs": list(ISTIO_CRDS)},
         "defaultRevision": "default",
     }
@@ -462,6 +464,7 @@ def istiod_values(args: MeshArgs, cluster: Cluster) -> dict[str, Any]:
             "hub": versions.ISTIO_HUB,
             "tag": versions.ISTIO_TAG,
             "istioNamespace": args.namespace,
+            "enableReaderRBAC": False,
             "proxy": {"resources": args.proxy_resources.to_kubernetes()},
         },
         # The chart's pilot settings are top-level values (istiod's values.yaml).
