@@ -26,8 +26,11 @@ class AcmeIssuer(FrozenModel):
         description="The ACME directory URL (Let's Encrypt production by default; its "
         "staging directory for tests).",
     )
-    email: str = Field(
-        pattern=EMAIL, description="Registered with the ACME account: expiry notices go here."
+    email: str | None = Field(
+        None,
+        pattern=EMAIL,
+        description="Registered with the ACME account: expiry notices go here. Required "
+        "with issuer acme.",
     )
     solver: AcmeSolver = Field(
         "dns01",
@@ -42,29 +45,33 @@ class AcmeIssuer(FrozenModel):
         "solvers[].dns01. Required with solver dns01.",
     )
 
-    @model_validator(mode="after")
-    def _solver_has_its_settings(self) -> AcmeIssuer:
+    def problem(self) -> str | None:
+        """What is missing or contradictory for an ACME issuer, or None."""
+        if self.email is None:
+            return "issuer is acme but acme.email is not set: set acme.email"
         if self.solver == "dns01" and not self.dns01:
-            raise ValueError(
+            return (
                 "acme.solver is dns01 but acme.dns01 is empty: set acme.dns01 to your DNS "
                 "provider's block (e.g. route53: {region: eu-west-1}), or set acme.solver to "
                 "http01"
             )
         if self.solver == "http01" and self.dns01:
-            raise ValueError(
+            return (
                 "acme.dns01 is set but acme.solver is http01: remove acme.dns01, or set "
                 "acme.solver to dns01"
             )
-        return self
+        return None
 
 
 class PrivateCaIssuer(FrozenModel):
     """An existing certificate authority whose certificate and key Plinth does not hold."""
 
-    secret_name: str = Field(
+    secret_name: str | None = Field(
+        None,
         pattern=DNS_LABEL,
         description="A kubernetes.io/tls Secret in cert-manager's namespace holding the CA's "
-        "tls.crt and tls.key, created before `pulumi up` (kubectl create secret tls ...).",
+        "tls.crt and tls.key, created before `pulumi up` (kubectl create secret tls ...). "
+        "Required with issuer private-ca.",
     )
 
 
@@ -83,9 +90,11 @@ class CertManagerArgs(ChartArgs):
     issuer_name: str = Field(
         "plinth", pattern=DNS_LABEL, description="Name of the ClusterIssuer certificates use."
     )
-    acme: AcmeIssuer | None = Field(None, description="The ACME issuer; only with issuer acme.")
-    private_ca: PrivateCaIssuer | None = Field(
-        None, description="The existing CA; only with issuer private-ca."
+    acme: AcmeIssuer = Field(
+        default_factory=AcmeIssuer, description="The ACME issuer; only with issuer acme."
+    )
+    private_ca: PrivateCaIssuer = Field(
+        default_factory=PrivateCaIssuer, description="The existing CA; only with issuer private-ca."
     )
     replicas: int = Field(
         1, ge=1, le=5, description="Controller and webhook replicas; above 1 they elect a leader."
@@ -109,17 +118,20 @@ class CertManagerArgs(ChartArgs):
 
     @model_validator(mode="after")
     def _issuer_has_its_settings(self) -> CertManagerArgs:
-        needed = {"acme": self.acme, "private-ca": self.private_ca}
-        for kind, settings in needed.items():
+        for kind, settings in (("acme", self.acme), ("private-ca", self.private_ca)):
             field = kind.replace("-", "_")
-            if self.issuer == kind and settings is None:
-                raise ValueError(
-                    f"issuer is {kind} but {field} is not set: set {field}, or choose another "
-                    "issuer (self-signed-ca, acme, private-ca)"
-                )
-            if self.issuer != kind and settings is not None:
+            # Settings for an issuer the environment does not use are a mistake, unless they
+            # only restate the defaults.
+            if self.issuer != kind and settings != type(settings)():
                 raise ValueError(
                     f"{field} is set but issuer is {self.issuer}: set issuer to {kind}, or "
                     f"remove {field}"
                 )
+        if self.issuer == "acme" and (problem := self.acme.problem()):
+            raise ValueError(problem)
+        if self.issuer == "private-ca" and self.private_ca.secret_name is None:
+            raise ValueError(
+                "issuer is private-ca but private_ca.secret_name is not set: set it to the "
+                "Secret holding your CA (in cert-manager's namespace)"
+            )
         return self

@@ -99,7 +99,7 @@ class CertManager(ChartComponent):
 
     def _cluster_issuer(self, name: str, args: CertManagerArgs) -> pulumi.Resource:
         issuer = args.issuer_name
-        if args.acme is not None:
+        if args.issuer == "acme":
             acme = args.acme
             if acme.solver == "dns01":
                 solver: dict[str, Any] = {"dns01": acme.dns01}
@@ -114,7 +114,7 @@ class CertManager(ChartComponent):
                 }
             }
             return self._custom(f"{name}-issuer", "ClusterIssuer", issuer, spec)
-        if args.private_ca is not None:
+        if args.issuer == "private-ca":
             spec = {"ca": {"secretName": args.private_ca.secret_name}}
             return self._custom(f"{name}-issuer", "ClusterIssuer", issuer, spec)
         self_signed = self._custom(

@@ -35,8 +35,8 @@ def _deploy(
 
 def _problem(args: MeshArgs, config: PlatformConfig) -> str | None:
     """An ACME HTTP-01 challenge must reach the gateway from the internet on port 80."""
-    acme = config.args(CERT_MANAGER).acme
-    if acme is None or acme.solver != "http01":
+    cert_manager = config.args(CERT_MANAGER)
+    if cert_manager.issuer != "acme" or cert_manager.acme.solver != "http01":
         return None
     gateway = args.gateway
     if gateway.service_type == "ClusterIP" or (gateway.internal and config.facts.cloud):

@@ -50,18 +50,18 @@ class RateLimitArgs(FrozenModel):
         description="Requests per minute each gateway replica lets through in all (every "
         "request takes a token from this bucket); above it the gateway answers 429.",
     )
-    rules: tuple[RateLimitRule, ...] = Field(
-        (),
-        description="Per host and path prefix buckets: a request that matches a rule takes "
-        "a token from the rule's bucket as well as from the gateway-wide one.",
+    rules: dict[str, RateLimitRule] = Field(
+        default_factory=dict,
+        description="Rule name -> a bucket per host and path prefix: a request that matches "
+        "a rule takes a token from the rule's bucket as well as from the gateway-wide one.",
     )
 
     @model_validator(mode="after")
     def _rules_name_one_host(self) -> RateLimitArgs:
-        for index, rule in enumerate(self.rules):
+        for name, rule in sorted(self.rules.items()):
             if rule.host.startswith("*"):
                 raise ValueError(
-                    f"rate_limit.rules[{index}].host is {rule.host}: a rule matches the "
+                    f"rate_limit.rules.{name}.host is {rule.host}: a rule matches the "
                     "request's exact host, so name one host, not a wildcard"
                 )
         return self
@@ -176,10 +176,10 @@ class MeshArgs(ComponentArgs):
                 "gateway its own namespace (istio-ingress), as Istio recommends"
             )
         hosts = set(self.gateway.hosts)
-        for index, rule in enumerate(self.rate_limit.rules):
+        for name, rule in sorted(self.rate_limit.rules.items()):
             if rule.host not in hosts:
                 raise ValueError(
-                    f"rate_limit.rules[{index}].host is {rule.host}, not one of gateway.hosts "
+                    f"rate_limit.rules.{name}.host is {rule.host}, not one of gateway.hosts "
                     f"({', '.join(self.gateway.hosts)}): use one of them or add it there"
                 )
         if self.grafana_host is not None and self.grafana_host not in hosts:

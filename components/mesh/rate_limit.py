@@ -80,9 +80,10 @@ def local_rate_limit_config(rate_limit: RateLimitArgs) -> dict[str, Any]:
             }
         ],
     }
-    if rate_limit.rules:
-        config["rate_limits"] = [_actions(rule) for rule in rate_limit.rules]
-        config["descriptors"] = [_descriptor(rule) for rule in rate_limit.rules]
+    rules = [rule for _, rule in sorted(rate_limit.rules.items())]
+    if rules:
+        config["rate_limits"] = [_actions(rule) for rule in rules]
+        config["descriptors"] = [_descriptor(rule) for rule in rules]
     return config
 
 

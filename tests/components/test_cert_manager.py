@@ -141,8 +141,9 @@ def test_metrics_are_scraped_once_monitoring_is_deployed() -> None:
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
-        ({"issuer": "acme"}, "issuer is acme but acme is not set"),
-        ({"issuer": "private-ca"}, "issuer is private-ca but private_ca is not set"),
+        ({"issuer": "acme"}, "issuer is acme but acme.email is not set"),
+        ({"issuer": "private-ca"}, "issuer is private-ca but private_ca.secret_name is not set"),
+        ({"acme": {"email": "ops@example.com"}}, "acme is set but issuer is self-signed-ca"),
         (
             {"private_ca": {"secret_name": "corp-ca"}},
             "private_ca is set but issuer is self-signed-ca",

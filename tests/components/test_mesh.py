@@ -204,7 +204,8 @@ def test_the_rate_limit_follows_each_environment(env: SynthesizedEnvironment) ->
     assert config["token_bucket"]["tokens_per_fill"] == limits.requests_per_minute
     assert config["token_bucket"]["fill_interval"] == "60s"
     expected = [
-        ({"host": r.host, "path": r.path_prefix}, r.requests_per_minute) for r in limits.rules
+        ({"host": r.host, "path": r.path_prefix}, r.requests_per_minute)
+        for _, r in sorted(limits.rules.items())
     ]
     found = [
         ({e["key"]: e["value"] for e in d["entries"]}, d["token_bucket"]["tokens_per_fill"])
@@ -225,7 +226,7 @@ def test_environments_set_different_rate_limits(
 
 def test_a_rule_turns_host_and_path_prefix_into_its_descriptor() -> None:
     rule = RateLimitRule(host="ml.example.com", path_prefix="/api/", requests_per_minute=7)
-    config = local_rate_limit_config(RateLimitArgs(requests_per_minute=100, rules=(rule,)))
+    config = local_rate_limit_config(RateLimitArgs(requests_per_minute=100, rules={"api": rule}))
     (limits,) = config["rate_limits"]
     host, path = limits["actions"]
     assert host["request_headers"] == {"header_name": ":authority", "descriptor_key": "host"}
@@ -307,13 +308,19 @@ def test_without_monitoring_nothing_refers_to_it() -> None:
         ({"mode": "ambient"}, "mode is ambient"),
         ({"gateway_namespace": "istio-system"}, "give the gateway its own namespace"),
         (
-            {"rate_limit": {"rules": [{"host": "other.example.com", "requests_per_minute": 5}]}},
-            "rate_limit.rules[0].host is other.example.com, not one of gateway.hosts",
+            {
+                "rate_limit": {
+                    "rules": {"api": {"host": "other.example.com", "requests_per_minute": 5}}
+                }
+            },
+            "rate_limit.rules.api.host is other.example.com, not one of gateway.hosts",
         ),
         (
             {
                 "gateway": {"hosts": ["*.example.com"]},
-                "rate_limit": {"rules": [{"host": "*.example.com", "requests_per_minute": 5}]},
+                "rate_limit": {
+                    "rules": {"all": {"host": "*.example.com", "requests_per_minute": 5}}
+                },
             },
             "name one host, not a wildcard",
         ),
