@@ -448,8 +448,9 @@ def service_annotations(args: MeshArgs, cloud: str | None) -> dict[str, str]:
 def base_values(args: MeshArgs) -> dict[str, Any]:
     """Values of the `base` chart: no CRDs (Plinth's own stage), the default revision."""
     rendered: dict[str, Any] = {
-        # The istio-reader account and its cluster-wide read role serve only multicluster
-        # remote secrets (base's values.yaml): one cluster needs neither.
+        # The istio-reader account serves only multicluster remote secrets (base's
+        # values.yaml): one cluster needs none. (istiod's values.yaml does not declare the
+        # switch for the ClusterRole it binds, which then binds no account.)
         "global": {"istioNamespace": args.namespace, "enableReaderRBAC": False},
         "base": {"excludedCRDs": list(ISTIO_CRDS)},
         "defaultRevision": "default",
@@ -464,7 +465,6 @@ def istiod_values(args: MeshArgs, cluster: Cluster) -> dict[str, Any]:
             "hub": versions.ISTIO_HUB,
             "tag": versions.ISTIO_TAG,
             "istioNamespace": args.namespace,
-            "enableReaderRBAC": False,
             "proxy": {"resources": args.proxy_resources.to_kubernetes()},
         },
         # The chart's pilot settings are top-level values (istiod's values.yaml).

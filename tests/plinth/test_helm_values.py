@@ -233,14 +233,25 @@ def pinned_chart_schemas(upstream: Path) -> list[tuple[str, Path]]:
     return schemas
 
 
+def resolved(node: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`node`, or the definition its local `$ref` names (cert-manager's schema is all refs)."""
+    while isinstance(ref := node.get("$ref"), str) and ref.startswith("#/"):
+        target: Any = schema
+        for part in ref[2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 def scalar_typed_property(schema: Mapping[str, Any]) -> str | None:
     """A top-level property the schema types as a string, number or boolean."""
-    properties = schema.get("properties") or {}
+    properties = resolved(schema, schema).get("properties") or {}
     return next(
         (
             key
             for key, node in sorted(properties.items())
-            if isinstance(node, dict) and node.get("type") in {"string", "integer", "boolean"}
+            if isinstance(node, dict)
+            and resolved(node, schema).get("type") in {"string", "integer", "number", "boolean"}
         ),
         None,
     )
