@@ -91,7 +91,8 @@ class ChartComponent(pulumi.ComponentResource):
         self, releases: Sequence[ChartRelease], depends_on: Sequence[pulumi.Resource] = ()
     ) -> list[Chart]:
         """Each release in the component's namespace, once the namespace, the CRDs and
-        `depends_on` (Secrets its pods read) exist."""
+        `depends_on` exist: Secrets its pods read, another component's CRDs its values
+        use (a ServiceMonitor's)."""
         after = self.cluster.chart_options(
             self, depends_on=[self.namespace, *self.crds, *depends_on]
         )

@@ -18,6 +18,8 @@ REGISTERED = (
     "training_operator",
     "gpu_enablement",
     "object_storage",
+    "cert_manager",
+    "mesh",
 )
 
 

@@ -31,6 +31,7 @@ import copy
 import functools
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,11 +246,19 @@ def _deployed_templates(rendered: Mapping[str, str]) -> list[str]:
     return [text for path, text in sorted(rendered.items()) if not path.endswith("NOTES.txt")]
 
 
+# How Helm splits a rendered template into documents (releaseutil.SplitManifests): a `---`
+# after a line break ends a document even when text follows on its line, as in
+# cert-manager v1.21.1's rbac.yaml, whose `-}}` leaves `---# Permission to ...`.
+_HELM_DOCUMENT_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+
+
 def parse_manifests(texts: Iterable[str]) -> list[dict[str, Any]]:
-    """Every object in `texts` (multi-document YAML), `List`s expanded."""
+    """Every object in `texts` (multi-document YAML, split as Helm splits it), `List`s
+    expanded."""
     objects: list[dict[str, Any]] = []
     for text in texts:
-        for document in yaml.load_all(text, Loader=GoYamlLoader):
+        for part in _HELM_DOCUMENT_SEPARATOR.split(text):
+            document = yaml.load(part, Loader=GoYamlLoader)  # noqa: S506 (a SafeLoader)
             objects.extend(_expand_lists(document))
     return objects
 

@@ -18,6 +18,7 @@ from policies.kubernetes import (
     root_filesystem,
     services,
 )
+from policies.mesh import mtls
 from policies.stack import attribution, ownership, protection
 
 PACK_NAME = "plinth"
@@ -32,6 +33,7 @@ RULES: tuple[Rule, ...] = (
     *namespaces.RULES,
     *gpu.RULES,
     *services.RULES,
+    *mtls.RULES,
     *charts.RULES,
     *monitoring.RULES,
     *s3.RULES,

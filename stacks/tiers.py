@@ -28,6 +28,11 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "training_operator": {"replicas": 2, "example": False},
         # Two Prometheus replicas each scrape everything: a node drain loses no samples.
         "monitoring": {"retention_days": 30, "storage_size_gib": 200, "prometheus_replicas": 2},
+        # Two of each keep certificates issuing and traffic flowing through a node drain;
+        # the gateway's load balancer is internal (EKS, AKS): reached from the company
+        # network, not the internet.
+        "cert_manager": {"replicas": 2},
+        "mesh": {"istiod_replicas": 2, "gateway": {"internal": True, "min_replicas": 2}},
     },
 }
 

@@ -161,6 +161,8 @@ def test_the_registry_deploys_every_enabled_component_through_one_contract() -> 
         "spark_operator",
         "training_operator",
         "gpu",
+        "cert_manager",
+        "mesh",
     ]
     assert all(isinstance(c, Component) for c in deployed)
 

@@ -32,6 +32,7 @@ from tests.policies.kubernetes import test_gpu as gpu_tests
 from tests.policies.kubernetes import test_monitoring as monitoring_tests
 from tests.policies.kubernetes import test_namespaces as namespace_tests
 from tests.policies.kubernetes import test_services as service_tests
+from tests.policies.mesh import test_mtls as mtls_tests
 from tests.policies.stack import test_attribution as attribution_tests
 from tests.policies.stack import test_ownership as ownership_tests
 from tests.policies.stack import test_protection as protection_tests
@@ -182,6 +183,14 @@ def _kubernetes() -> dict[str, Example]:
         "service-external-exposure": (
             (gateway,),
             (with_metadata(gateway, name="mlflow"),),
+        ),
+        "mesh-mtls-strict": (
+            mtls_tests.mesh(mtls_tests.peer_authentication()),
+            mtls_tests.mesh(mtls_tests.peer_authentication(mode="PERMISSIVE")),
+        ),
+        "mesh-no-mtls-downgrade": (
+            (mtls_tests.peer_authentication(),),
+            (mtls_tests.peer_authentication(portLevelMtls={"9090": {"mode": "DISABLE"}}),),
         ),
         "chart-version-pinned": chart_changed(version="^2.5.2"),
         "chart-repository-trusted": chart_changed(

@@ -32,6 +32,8 @@ KUBECONFIG = "apiVersion: v1\nusers: [{name: admin, user: {token: sentinel-kubec
 CONTEXT = "sentinel-context"
 SPARK_VALUE = "sentinel-spark-priority"
 GPU_VALUE = "sentinel-gpu-priority"
+GATEWAY_VALUE = "sentinel-gateway-priority"
+CERT_MANAGER_VALUE = "sentinel-cert-manager-priority"
 ADMIN_ARN = "arn:aws:iam::999988887777:role/sentinel-admins"
 OFFICE_CIDR = "198.51.100.77/32"
 
@@ -92,6 +94,8 @@ def test_every_setting_that_may_hold_a_secret_is_covered_here() -> None:
         "gpu.values_override",
         "monitoring.grafana_admin_password",
         "monitoring.values_override",
+        "cert_manager.values_override",
+        "mesh.values_override",
     }
     assert set(secret_capable_settings()) == covered
 
@@ -104,10 +108,25 @@ def test_secret_settings_of_an_existing_cluster_reach_resources_as_secrets(
         cluster={"kubeconfig": KUBECONFIG, "context": CONTEXT},
         spark_operator={"values_override": {"controller": {"priorityClassName": SPARK_VALUE}}},
         gpu={"values_override": {"nvidia-device-plugin": {"priorityClassName": GPU_VALUE}}},
+        mesh={"values_override": {"gateway": {"priorityClassName": GATEWAY_VALUE}}},
+        cert_manager={"values_override": {"global": {"priorityClassName": CERT_MANAGER_VALUE}}},
     )
-    secret = ["plinth:cluster", "plinth:gpu", "plinth:spark_operator"]
+    secret = [
+        "plinth:cluster",
+        "plinth:gpu",
+        "plinth:spark_operator",
+        "plinth:mesh",
+        "plinth:cert_manager",
+    ]
     entries, written = synthesized_plan("local", config, secret, tmp_path)
-    for value in ("sentinel-kubeconfig", CONTEXT, SPARK_VALUE, GPU_VALUE):
+    for value in (
+        "sentinel-kubeconfig",
+        CONTEXT,
+        SPARK_VALUE,
+        GPU_VALUE,
+        GATEWAY_VALUE,
+        CERT_MANAGER_VALUE,
+    ):
         assert value not in written
     assert input_at(entries, PROVIDER, "local-existing", "kubeconfig") == SECRET_MARK
     assert input_at(entries, PROVIDER, "local-existing", "context") == SECRET_MARK
@@ -115,6 +134,10 @@ def test_secret_settings_of_an_existing_cluster_reach_resources_as_secrets(
     assert spark_values["controller"]["priorityClassName"] == SECRET_MARK
     gpu_values = input_at(entries, CHART, "local-gpu-device-plugin", "values")
     assert gpu_values["priorityClassName"] == SECRET_MARK
+    gateway_values = input_at(entries, CHART, "local-mesh-gateway", "values")
+    assert gateway_values["priorityClassName"] == SECRET_MARK
+    cert_manager_values = input_at(entries, CHART, "local-cert-manager", "values")
+    assert cert_manager_values["global"]["priorityClassName"] == SECRET_MARK
     # Only the override is secret: what Plinth renders itself stays reviewable.
     assert spark_values["controller"]["replicas"] == 1
 
