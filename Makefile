@@ -27,7 +27,7 @@ AZURITE_STAMP := $(AZURITE_DIR)/node_modules/.installed
 # nothing but errors: a recipe line starting with $(QUIET) passes them $$q.
 QUIET = q=--quiet; [ -t 1 ] && q=;
 
-.PHONY: help install install-azure preview synth graph test lint typecheck unit checkov-venv docs bench clean
+.PHONY: help install install-azure preview synth graph test lint typecheck unit promtool checkov-venv docs bench clean
 
 help:
 	@echo "make preview   create the virtualenv, install, synthesize and policy-check '$(ENV)'"
@@ -105,7 +105,12 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy plinth stacks targets components clouds addons policies tests bench
 
-unit: $(DEV_STAMP) $(CHECKOV_STAMP) $(AZURITE_STAMP)
+# The alert rule tests run the real promtool (the Debian package prometheus); it is
+# installed when missing and root can, and its server is never started.
+promtool:
+	@sh tests/install-promtool.sh
+
+unit: $(DEV_STAMP) $(CHECKOV_STAMP) $(AZURITE_STAMP) promtool
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -87,9 +87,15 @@ class ChartComponent(pulumi.ComponentResource):
             install_crds(name, crds.base_url, crds.files, child) if crds else []
         )
 
-    def install_charts(self, releases: Sequence[ChartRelease]) -> list[Chart]:
-        """Each release in the component's namespace, once the namespace and CRDs exist."""
-        after = self.cluster.chart_options(self, depends_on=[self.namespace, *self.crds])
+    def install_charts(
+        self, releases: Sequence[ChartRelease], depends_on: Sequence[pulumi.Resource] = ()
+    ) -> list[Chart]:
+        """Each release in the component's namespace, once the namespace, the CRDs and
+        `depends_on` exist: Secrets its pods read, another component's CRDs its values
+        use (a ServiceMonitor's)."""
+        after = self.cluster.chart_options(
+            self, depends_on=[self.namespace, *self.crds, *depends_on]
+        )
         return [
             Chart(
                 release.resource_name,

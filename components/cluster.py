@@ -86,6 +86,19 @@ GPU_NODE_LABELS: Mapping[str, str] = MappingProxyType({"plinth.io/accelerator": 
 
 
 @dataclass(frozen=True)
+class ScrapeTarget:
+    """Pods the target runs before any component deploys (the EKS cluster-autoscaler) whose
+    metrics the monitoring component scrapes, with a PodMonitor it creates for them."""
+
+    name: str
+    namespace: str
+    pod_labels: Mapping[str, str]
+    port: str
+    """The name of the container port that serves metrics."""
+    path: str = "/metrics"
+
+
+@dataclass(frozen=True)
 class Cluster:
     """A Kubernetes cluster ready to receive components.
 
@@ -106,6 +119,8 @@ class Cluster:
     """What the cluster brings from AWS (eks target) to components that use AWS services."""
     azure: AzureCloud | None = None
     """What the cluster brings from Azure (aks target) to components that use Azure services."""
+    scrape_targets: tuple[ScrapeTarget, ...] = ()
+    """Metrics endpoints of what the target deploys itself (monitoring scrapes them)."""
 
     def resource_options(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
         """Options for a component's children: parented to it, deployed to this cluster."""

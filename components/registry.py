@@ -11,12 +11,16 @@ from typing import Any
 from components.contract import Component
 
 REGISTERED = (
+    # First: the components that expose metrics use it (their ServiceMonitors need its CRDs).
+    "monitoring",
     "jobs_namespace",
     "spark_operator",
     "training_operator",
     "gpu_enablement",
     "object_storage",
     "blob_storage",
+    "cert_manager",
+    "mesh",
 )
 
 

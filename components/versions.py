@@ -73,3 +73,39 @@ GPU_OPERATOR_CRD_BASE = (
     "https://raw.githubusercontent.com/NVIDIA/gpu-operator/"
     f"{GPU_OPERATOR_RELEASE}/deployments/gpu-operator/crds"
 )
+
+# Monitoring: kube-prometheus-stack (Prometheus, Alertmanager, Grafana, the prometheus-operator,
+# kube-state-metrics, node exporter). Its chart pins its dependencies (kube-state-metrics
+# 8.4.0, prometheus-node-exporter 4.56.1, grafana 12.11.1); the prometheus-operator CRDs
+# ship in its `crds` subchart, installed from the release tag matching the chart.
+# renovate: datasource=helm depName=kube-prometheus-stack registryUrl=https://prometheus-community.github.io/helm-charts
+KUBE_PROMETHEUS_STACK_CHART = "88.5.3"
+KUBE_PROMETHEUS_STACK_CHART_REPO = "https://prometheus-community.github.io/helm-charts"
+KUBE_PROMETHEUS_STACK_CRD_BASE = (
+    "https://raw.githubusercontent.com/prometheus-community/helm-charts/"
+    f"kube-prometheus-stack-{KUBE_PROMETHEUS_STACK_CHART}/charts/kube-prometheus-stack/charts/crds/crds"
+)
+
+# cert-manager. Its Chart.yaml in git says v0.0.0 for the chart and the images (the release
+# tooling stamps them), so Plinth sets the image tags to the release too. The CRDs are the
+# release's deploy/crds files, installed as their own stage: bump all three together.
+# renovate: datasource=helm depName=cert-manager registryUrl=https://charts.jetstack.io
+CERT_MANAGER_CHART = "v1.21.1"
+CERT_MANAGER_CHART_REPO = "https://charts.jetstack.io"
+CERT_MANAGER_IMAGE_TAG = CERT_MANAGER_CHART
+CERT_MANAGER_CRD_BASE = (
+    f"https://raw.githubusercontent.com/cert-manager/cert-manager/{CERT_MANAGER_CHART}/deploy/crds"
+)
+
+# Istio: the base, istiod and gateway charts of one release. Their Chart.yaml in git says
+# 1.0.0 and istiod's images default to a testing registry (the release tooling stamps the
+# published ones), so Plinth sets the chart version, the hub and the tag. The CRDs are the
+# release's crd-all.gen.yaml, installed as their own stage. Bump all of them together.
+# renovate: datasource=helm depName=istiod registryUrl=https://istio-release.storage.googleapis.com/charts
+ISTIO_CHART = "1.30.3"
+ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
+ISTIO_HUB = "docker.io/istio"
+ISTIO_TAG = ISTIO_CHART
+ISTIO_CRD_BASE = (
+    f"https://raw.githubusercontent.com/istio/istio/{ISTIO_CHART}/manifests/charts/base/files"
+)

@@ -25,6 +25,10 @@ from stacks.config import ConfigError
 # Istio charts keep their defaults under this key and merge it under the user's values.
 ISTIO_DEFAULTS_KEY = "_internal_defaults_do_not_set"
 
+# The keys of a Kubernetes container `resources` block: a chart whose default names only
+# `requests` (istiod's) still passes `limits` through to the container.
+RESOURCE_REQUIREMENTS = ("requests", "limits", "claims")
+
 # What a key lookup found: a map to look further into, any sub-key at all, or nothing.
 Known = Mapping[str, Any] | Literal["any"] | None
 
@@ -58,6 +62,8 @@ def _default_child(node: Known, key: str) -> Known:
     if key not in node:
         return None
     value = node[key]
+    if isinstance(value, Mapping) and value and set(value) <= set(RESOURCE_REQUIREMENTS):
+        return {name: {} for name in RESOURCE_REQUIREMENTS}
     # An empty map or null default is a free-form map; a list or scalar is not descended.
     return value if isinstance(value, Mapping) and value else "any"
 

@@ -237,6 +237,11 @@ def clean_value(value: Any) -> Any:
     if isinstance(value, dict):
         signature = value.get(SIGNATURE_KEY)
         if signature == SECRET_SIGNATURE:
+            inner = value.get("value")
+            if isinstance(inner, dict):
+                # A secret map (a Secret's stringData): its values are secret, its keys are
+                # names, kept so that the object keeps its schema's shape.
+                return dict.fromkeys(sorted(inner), SECRET_MARK)
             return SECRET_MARK
         if signature == RESOURCE_SIGNATURE:
             return {"$resource": value.get("urn", "")}

@@ -6,14 +6,16 @@ other components (or a provider) is drawn as a box (a Mermaid subgraph, a Graphv
 around its own node and theirs, so every edge joins two nodes in both formats.
 
 Edges: `A --> B` when a resource of A depends on a resource of B (drawn once, A != B);
-`A -.-> P`, dashed, when resources of A use provider P or depend on it. A node's label
-gives its name, its type, and for a component the number of resources inside it (every
-descendant, not counting the component itself, so one less than `plinth synth` prints,
-which counts the component too); for a provider, how many resources use it. Two nodes
-never share a label: nodes of one name and type (a role each of two components makes)
-also say where they are, `in` their ancestors' names, or, should those match too, `as`
-their URN's type chain, which Pulumi keeps unique. Resources outside every component are
-not drawn.
+`A -.-> P`, dashed, when resources of A use provider P or depend on it; `A ==> B`, bold
+and labelled, for run-time traffic read from the Kubernetes objects (`plinth/traffic.py`):
+A's Prometheus scrapes B's Services or pods, or A's gateway routes requests to B's
+Services. A node's label gives its name, its type, and for a component the number of
+resources inside it (every descendant, not counting the component itself, so one less
+than `plinth synth` prints, which counts the component too); for a provider, how many
+resources use it. Two nodes never share a label: nodes of one name and type (a role each
+of two components makes) also say where they are, `in` their ancestors' names, or, should
+those match too, `as` their URN's type chain, which Pulumi keeps unique. Resources outside
+every component are not drawn.
 
 Both files draw a legend from the same table the nodes and edges are drawn from
 (`NODE_STYLES`, `EDGE_STYLES`): each node kind's shape and colours and what its label
@@ -40,6 +42,7 @@ from typing import Any
 
 from plinth.engine import provider_urn, split_urn
 from plinth.output import STAGING_PREFIX, output_directory, replace_file
+from plinth.traffic import ROUTES, SCRAPES, traffic_edges
 
 COMPONENT_PREFIX = "plinth:"
 PROVIDER_PREFIX = "pulumi:providers:"
@@ -97,6 +100,11 @@ EDGE_STYLES = {
     False: EdgeStyle(False, "-->", "solid", "depends on: a resource here needs one there"),
     True: EdgeStyle(True, "-.->", "dashed", "uses provider: its resources are made through it"),
 }
+# Run-time traffic, keyed by kind: Mermaid arrow, dot colour, legend.
+TRAFFIC_STYLES = {
+    SCRAPES: ("==>", "#15803d", "scrapes: its Prometheus scrapes metrics there"),
+    ROUTES: ("==>", "#7c3aed", "routes: its gateway sends requests there"),
+}
 LEGEND_BOX = "box: a component with the components and providers it holds"
 LEGEND_HELD = (
     "a component it holds",
@@ -132,6 +140,8 @@ class Graph:
 
     nodes: tuple[Node, ...]
     edges: tuple[tuple[str, str], ...]
+    traffic: tuple[tuple[str, str, str], ...] = ()
+    """(source id, target id, kind) of run-time traffic between components, sorted."""
 
     def children(self, box: str | None) -> list[Node]:
         """Nodes drawn directly inside `box` (None: at the top level)."""
@@ -186,7 +196,20 @@ def build_graph(entries: Sequence[Mapping[str, Any]]) -> Graph:
     return Graph(
         nodes=tuple(sorted(nodes, key=lambda node: node.node_id)),
         edges=tuple(sorted(_edges(entries, owner, ids))),
+        traffic=tuple(sorted(_traffic(entries, owner))),
     )
+
+
+def _traffic(
+    entries: Sequence[Mapping[str, Any]], owner: Mapping[str, str | None]
+) -> set[tuple[str, str, str]]:
+    """Run-time traffic between the components that own each end (A != B)."""
+    found = set()
+    for source, target, kind in traffic_edges(entries):
+        ends = owner.get(source), owner.get(target)
+        if ends[0] is not None and ends[1] is not None and ends[0] != ends[1]:
+            found.add((ends[0], ends[1], kind))
+    return found
 
 
 def node_ids(by_urn: ByUrn, node_urns: Sequence[str]) -> dict[str, str]:
@@ -286,6 +309,10 @@ def render_mermaid(graph: Graph) -> str:
         f"    {source} {EDGE_STYLES[target in providers].mermaid_arrow} {target}"
         for source, target in graph.edges
     ]
+    lines += [
+        f'    {source} {TRAFFIC_STYLES[kind][0]}|"{kind}"| {target}'
+        for source, target, kind in graph.traffic
+    ]
     lines += _mermaid_legend()
     for provider, style in NODE_STYLES.items():
         ids = [f"legend_{style.kind}", *(["legend_held"] if not provider else [])]
@@ -314,6 +341,10 @@ def _mermaid_legend() -> list[str]:
         f'        legend_{component.kind} {edge.mermaid_arrow}|"{_mermaid_text(edge.legend)}"| '
         f"{targets[edge.to_provider]}"
         for edge in EDGE_STYLES.values()
+    ]
+    lines += [
+        f'        legend_{component.kind} {arrow}|"{_mermaid_text(legend)}"| legend_held'
+        for arrow, _, legend in TRAFFIC_STYLES.values()
     ]
     return [*lines, "    end"]
 
@@ -359,6 +390,10 @@ def render_dot(graph: Graph) -> str:
         f'    "{source}" -> "{target}"{_dot_edge(EDGE_STYLES[target in providers])};'
         for source, target in graph.edges
     ]
+    lines += [
+        f'    "{source}" -> "{target}"{_dot_traffic(kind, kind)};'
+        for source, target, kind in graph.traffic
+    ]
     lines += _dot_legend()
     return "\n".join([*lines, "}"]) + "\n"
 
@@ -368,6 +403,11 @@ def _dot_edge(edge: EdgeStyle, label: str = "") -> str:
     if edge.dot_style != "solid":
         attributes.append(f"style={edge.dot_style}")
     return f" [{', '.join(attributes)}]" if attributes else ""
+
+
+def _dot_traffic(kind: str, label: str) -> str:
+    _, colour, _ = TRAFFIC_STYLES[kind]
+    return f' [label="{_dot_text(label)}", style=bold, color="{colour}"]'
 
 
 def _dot_legend() -> list[str]:
@@ -387,6 +427,10 @@ def _dot_legend() -> list[str]:
         f'        "legend_{component.kind}" -> "{targets[edge.to_provider]}"'
         f"{_dot_edge(edge, edge.legend)};"
         for edge in EDGE_STYLES.values()
+    ]
+    lines += [
+        f'        "legend_{component.kind}" -> "legend_held"{_dot_traffic(kind, legend)};'
+        for kind, (_, _, legend) in TRAFFIC_STYLES.items()
     ]
     return [*lines, "    }"]
 

@@ -14,7 +14,8 @@ pulumi-kubernetes 4.34 (`provider/pkg/provider/helm/v4/chart.go`, `yaml/v2/yaml.
 - each object becomes a child resource named `<resource prefix>:<namespace>/<name>`
   (`<prefix>:<name>` when cluster-scoped), prefix = the component's name, typed by its
   apiVersion and kind, with the component's Kubernetes provider; a Secret's `data` and
-  `stringData` are secret; `helm.sh/resource-policy: keep` sets `retain_on_delete`.
+  `stringData` are secret; `helm.sh/resource-policy: keep` sets `retain_on_delete`; it
+  depends on what the chart or file depends on.
 
 Where `helm install` checks more than a render does, so does this: the chart's
 `kubeVersion` constraint, missing dependencies, its values.schema.json, and `.Capabilities`
@@ -30,6 +31,7 @@ import copy
 import functools
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,11 +246,19 @@ def _deployed_templates(rendered: Mapping[str, str]) -> list[str]:
     return [text for path, text in sorted(rendered.items()) if not path.endswith("NOTES.txt")]
 
 
+# How Helm splits a rendered template into documents (releaseutil.SplitManifests): a `---`
+# after a line break ends a document even when text follows on its line, as in
+# cert-manager v1.21.1's rbac.yaml, whose `-}}` leaves `---# Permission to ...`.
+_HELM_DOCUMENT_SEPARATOR = re.compile(r"(?:^|\s*\n)---\s*")
+
+
 def parse_manifests(texts: Iterable[str]) -> list[dict[str, Any]]:
-    """Every object in `texts` (multi-document YAML), `List`s expanded."""
+    """Every object in `texts` (multi-document YAML, split as Helm splits it), `List`s
+    expanded."""
     objects: list[dict[str, Any]] = []
     for text in texts:
-        for document in yaml.load_all(text, Loader=GoYamlLoader):
+        for part in _HELM_DOCUMENT_SEPARATOR.split(text):
+            document = yaml.load(part, Loader=GoYamlLoader)  # noqa: S506 (a SafeLoader)
             objects.extend(_expand_lists(document))
     return objects
 
@@ -393,7 +403,9 @@ def child_entry(
         "remote": False,
         "provider": provider,
         "providers": {},
-        "dependencies": [],
+        # Chart v4 and ConfigFile v2 register each object with the component's dependsOn
+        # (pulumi-kubernetes #1833): a chart's custom resources wait for the CRD stage.
+        "dependencies": list(component.get("dependencies") or []),
         "protect": component["protect"],
         "retain_on_delete": component["retain_on_delete"]
         or annotations.get(RESOURCE_POLICY_ANNOTATION) == "keep",
@@ -406,10 +418,13 @@ def child_entry(
 
 
 def _as_inputs(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The object as plan inputs, a Secret's data marked secret."""
+    """The object as plan inputs, each value of a Secret's data marked secret (its keys
+    stay, as the engine shows them, so the object keeps its schema's shape)."""
     inputs = dict(obj)
     if inputs.get("apiVersion") == "v1" and inputs.get("kind") == "Secret":
         for key in ("data", "stringData"):
-            if key in inputs:
+            if isinstance(inputs.get(key), Mapping):
+                inputs[key] = dict.fromkeys(sorted(inputs[key]), SECRET_MARK)
+            elif key in inputs:
                 inputs[key] = SECRET_MARK
     return inputs

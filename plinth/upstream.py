@@ -71,7 +71,12 @@ def _raw_url_key(url: str) -> str:
 
 @functools.cache
 def _files_by_raw_url(root: Path) -> Mapping[str, UpstreamFile]:
-    return {_raw_url_key(entry.raw_url): entry for entry in manifest(root)}
+    """URL -> entry. Istio's crd-all.gen.yaml is listed twice (as the release's CRD file and
+    inside the base chart), byte for byte the same: the CRD file (under `crds/`) stands for it."""
+    by_url: dict[str, UpstreamFile] = {}
+    for entry in sorted(manifest(root), key=lambda e: "/crds/" not in e.file):
+        by_url.setdefault(_raw_url_key(entry.raw_url), entry)
+    return by_url
 
 
 def upstream_file_for_url(root: Path, url: str) -> UpstreamFile | None:

@@ -11,12 +11,14 @@ from policies.kubernetes import (
     charts,
     gpu,
     images,
+    monitoring,
     namespaces,
     pod_security,
     resources,
     root_filesystem,
     services,
 )
+from policies.mesh import mtls
 from policies.stack import attribution, ownership, protection
 
 PACK_NAME = "plinth"
@@ -31,7 +33,9 @@ RULES: tuple[Rule, ...] = (
     *namespaces.RULES,
     *gpu.RULES,
     *services.RULES,
+    *mtls.RULES,
     *charts.RULES,
+    *monitoring.RULES,
     *s3.RULES,
     *eks.RULES,
     *iam.RULES,

@@ -13,17 +13,26 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "jobs": {"pod_security": "restricted", "quota": {"cpu": "16", "memory": "64Gi", "gpus": 1}},
         "spark_operator": {"example": True},
         "training_operator": {"example": True},
+        "monitoring": {"retention_days": 7, "storage_size_gib": 20},
     },
     "staging": {
         "jobs": {"quota": {"cpu": "64", "memory": "256Gi", "gpus": 4}},
         "spark_operator": {"example": True},
         "training_operator": {"example": True},
+        "monitoring": {"retention_days": 15, "storage_size_gib": 50},
     },
     "prod": {
         # Two replicas with leader election keep job submission working through a node drain.
         "jobs": {"quota": {"cpu": "256", "memory": "1Ti", "gpus": 16, "pods": 500}},
         "spark_operator": {"controller_replicas": 2, "webhook_replicas": 2, "example": False},
         "training_operator": {"replicas": 2, "example": False},
+        # Two Prometheus replicas each scrape everything: a node drain loses no samples.
+        "monitoring": {"retention_days": 30, "storage_size_gib": 200, "prometheus_replicas": 2},
+        # Two of each keep certificates issuing and traffic flowing through a node drain;
+        # the gateway's load balancer is internal (EKS, AKS): reached from the company
+        # network, not the internet.
+        "cert_manager": {"replicas": 2},
+        "mesh": {"istiod_replicas": 2, "gateway": {"internal": True, "min_replicas": 2}},
     },
 }
 

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from components.contract import ClusterFacts, Component, Deployed, Placement
 from components.gpu_enablement.args import GpuEnablementArgs, policy_exemptions
+from components.monitoring import COMPONENT as MONITORING
+from components.monitoring import deployed_monitoring
 
 if TYPE_CHECKING:
     import pulumi
@@ -21,8 +23,13 @@ def _deploy(
 ) -> pulumi.ComponentResource:
     from components.gpu_enablement.component import GpuEnablement  # noqa: PLC0415 (SDK on deploy)
 
-    del deployed
-    return GpuEnablement(where.name, args, cluster=cluster, opts=where.options())
+    return GpuEnablement(
+        where.name,
+        args,
+        cluster=cluster,
+        monitoring=deployed_monitoring(deployed),
+        opts=where.options(),
+    )
 
 
 def has_gpu_nodes(facts: ClusterFacts) -> bool:
@@ -42,6 +49,8 @@ COMPONENT = Component(
     ),
     deploy=_deploy,
     applies=has_gpu_nodes,
+    # With monitoring deployed, the DCGM exporter's ServiceMonitor is on.
+    uses=(MONITORING,),
     namespaces=lambda args: {"namespace": args.namespace},
     exemptions=policy_exemptions,
 )

@@ -61,13 +61,6 @@ class GpuEnablementArgs(ComponentArgs):
             "installs neither. false (gpu-operator mode only) lets the operator install both."
         ),
     )
-    service_monitor: bool = Field(
-        False,
-        description=(
-            "Create a ServiceMonitor for the DCGM exporter's metrics. Needs the Prometheus "
-            "operator's CRDs in the cluster."
-        ),
-    )
     device_plugin_resources: ContainerResources = Field(
         default_factory=lambda: ContainerResources(
             cpu_request="50m", memory_request="64Mi", cpu_limit="500m", memory_limit="256Mi"

@@ -36,6 +36,7 @@ from components.gpu_enablement.args import (
     DEVICE_PLUGIN,
     GpuEnablementArgs,
 )
+from components.monitoring import MonitoringStack
 
 CRD_FILES = (
     "nvidia.com_clusterpolicies.yaml",
@@ -55,6 +56,7 @@ class GpuEnablement(ChartComponent):
         args: GpuEnablementArgs,
         *,
         cluster: Cluster,
+        monitoring: MonitoringStack | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         gpu = cluster.gpu
@@ -80,7 +82,7 @@ class GpuEnablement(ChartComponent):
                     "gpu-operator",
                     versions.GPU_OPERATOR_CHART,
                     versions.GPU_OPERATOR_CHART_REPO,
-                    gpu_operator_values(args, cluster, gpu),
+                    gpu_operator_values(args, cluster, gpu, monitored=monitoring is not None),
                 )
             ]
         else:
@@ -97,10 +99,13 @@ class GpuEnablement(ChartComponent):
                     "dcgm-exporter",
                     versions.DCGM_EXPORTER_CHART,
                     versions.DCGM_EXPORTER_CHART_REPO,
-                    dcgm_exporter_values(args, cluster, gpu),
+                    dcgm_exporter_values(args, cluster, gpu, monitored=monitoring is not None),
                 ),
             ]
-        self.charts = self.install_charts(releases)
+        # The exporter's ServiceMonitor waits for the prometheus-operator CRDs.
+        self.charts = self.install_charts(
+            releases, depends_on=monitoring.crds if monitoring else ()
+        )
         self.register_outputs({"namespace": args.namespace, "mode": args.mode})
 
 
@@ -147,9 +152,10 @@ def device_plugin_values(args: GpuEnablementArgs, gpu: GpuScheduling) -> dict[st
 
 
 def dcgm_exporter_values(
-    args: GpuEnablementArgs, cluster: Cluster, gpu: GpuScheduling
+    args: GpuEnablementArgs, cluster: Cluster, gpu: GpuScheduling, *, monitored: bool = False
 ) -> dict[str, Any]:
-    """Values of the `dcgm-exporter` chart, with its `values_override` on top."""
+    """Values of the `dcgm-exporter` chart, with its `values_override` on top; `monitored`
+    when the environment deploys monitoring (the exporter's ServiceMonitor)."""
     rendered: dict[str, Any] = {
         "fullnameOverride": DCGM_EXPORTER,
         # The chart's default affinity is empty; its control-plane toleration is replaced.
@@ -158,15 +164,16 @@ def dcgm_exporter_values(
         "resources": args.dcgm_exporter_resources.to_kubernetes(),
         "podLabels": dict(sorted(cluster.labels.items())),
         # The chart creates one by default, which fails without the Prometheus operator.
-        "serviceMonitor": {"enabled": args.service_monitor},
+        "serviceMonitor": {"enabled": monitored},
     }
     return release_values(rendered, args.values_override.get("dcgm-exporter", {}), args)
 
 
 def gpu_operator_values(
-    args: GpuEnablementArgs, cluster: Cluster, gpu: GpuScheduling
+    args: GpuEnablementArgs, cluster: Cluster, gpu: GpuScheduling, *, monitored: bool = False
 ) -> dict[str, Any]:
-    """Values of the `gpu-operator` chart, with its `values_override` on top."""
+    """Values of the `gpu-operator` chart, with its `values_override` on top; `monitored`
+    when the environment deploys monitoring (the DCGM exporter's ServiceMonitor)."""
     taint = gpu.tolerations()
     rendered: dict[str, Any] = {
         "driver": {"enabled": not args.driver_preinstalled},
@@ -183,7 +190,7 @@ def gpu_operator_values(
         "devicePlugin": {"resources": args.device_plugin_resources.to_kubernetes()},
         "dcgmExporter": {
             "resources": args.dcgm_exporter_resources.to_kubernetes(),
-            "serviceMonitor": {"enabled": args.service_monitor},
+            "serviceMonitor": {"enabled": monitored},
         },
         # The operator finds GPU nodes by the PCI labels the feature discovery worker sets,
         # so the worker must reach GPU nodes; it is not limited to them, because the

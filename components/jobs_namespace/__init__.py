@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from components.contract import Component, Deployed, DeployFunction, Placement
 from components.jobs_namespace.args import JobsNamespaceArgs, shared_volume_problem
+from components.monitoring import COMPONENT as MONITORING
+from components.monitoring import MonitoringStack, deployed_monitoring
 
 if TYPE_CHECKING:
     import pulumi
@@ -26,8 +28,13 @@ def _deploy(
 
     from components.jobs_namespace.component import JobsNamespace  # noqa: PLC0415 (SDK on deploy)
 
-    del deployed
-    jobs = JobsNamespace(where.name, args, cluster=cluster, opts=where.options())
+    jobs = JobsNamespace(
+        where.name,
+        args,
+        cluster=cluster,
+        monitoring=deployed_monitoring(deployed),
+        opts=where.options(),
+    )
     pulumi.export("jobs_namespace", jobs.namespace_name)
     return jobs
 
@@ -52,20 +59,27 @@ class JobsOperator(Protocol):
         *,
         cluster: Cluster,
         jobs_namespace: JobsNamespace,
+        monitoring: MonitoringStack | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> pulumi.ComponentResource: ...
 
 
 def deploy_beside_jobs(operator: Callable[[], JobsOperator]) -> DeployFunction:
     """The deploy function of a component whose jobs run in the jobs namespace: `operator`
-    imports its class (and the Kubernetes SDK) only when it deploys."""
+    imports its class (and the Kubernetes SDK) only when it deploys. It gets the monitoring
+    component when the environment deploys one (list it in `uses`)."""
 
     def deploy(
         args: Any, cluster: Cluster, deployed: Deployed, where: Placement
     ) -> pulumi.ComponentResource:
         jobs = deployed_jobs_namespace(deployed)
         return operator()(
-            where.name, args, cluster=cluster, jobs_namespace=jobs, opts=where.options()
+            where.name,
+            args,
+            cluster=cluster,
+            jobs_namespace=jobs,
+            monitoring=deployed_monitoring(deployed),
+            opts=where.options(),
         )
 
     return deploy
@@ -89,6 +103,8 @@ COMPONENT = Component(
     name="jobs",
     summary="The shared namespace jobs run in.",
     deploy=_deploy,
+    # With monitoring deployed, job pods that expose metrics are scraped (a PodMonitor).
+    uses=(MONITORING,),
     workload_namespaces=lambda args: {"name": args.name},
     problem=_problem,
 )

@@ -15,8 +15,13 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import GPU_RESOURCE, Cluster
 from components.jobs_namespace.args import JobsNamespaceArgs, JobsQuota, SharedVolume
+from components.monitoring import MonitoringStack
 from components.pod_security import namespace_labels
 from components.stateful import data_options
+
+# Job pods that carry this label and name a container port `metrics` are scraped.
+JOB_METRICS_LABEL = {"plinth.io/metrics": "true"}
+JOB_METRICS_PORT = "metrics"
 
 
 class JobsNamespace(pulumi.ComponentResource):
@@ -30,6 +35,7 @@ class JobsNamespace(pulumi.ComponentResource):
         args: JobsNamespaceArgs,
         *,
         cluster: Cluster,
+        monitoring: MonitoringStack | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("plinth:workloads:JobsNamespace", name, None, opts)
@@ -44,6 +50,8 @@ class JobsNamespace(pulumi.ComponentResource):
         )
         self._quota_and_defaults(name, args.quota, cluster, in_namespace)
         self._default_deny(name, cluster, in_namespace)
+        if monitoring is not None:
+            self._job_metrics(name, cluster, monitoring, in_namespace)
         self.volumes = {
             key: self._volume(name, key, volume, cluster, in_namespace)
             for key, volume in sorted(args.volumes.items())
@@ -110,6 +118,56 @@ class JobsNamespace(pulumi.ComponentResource):
                             {"protocol": "TCP", "port": 6443},
                         ]
                     },
+                ],
+            },
+            opts=in_namespace,
+        )
+
+    def _job_metrics(
+        self,
+        name: str,
+        cluster: Cluster,
+        monitoring: MonitoringStack,
+        in_namespace: pulumi.ResourceOptions,
+    ) -> None:
+        """Prometheus scrapes the job pods that ask for it: label `plinth.io/metrics: "true"`
+        and a container port named `metrics`. The default-deny policy lets it in to that
+        port only, from the monitoring namespace."""
+        ns = self.namespace_name
+        k8s.apiextensions.CustomResource(
+            f"{name}-job-metrics",
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata=cluster.metadata("job-metrics", ns),
+            spec={
+                "namespaceSelector": {"matchNames": [ns]},
+                "selector": {"matchLabels": JOB_METRICS_LABEL},
+                "podMetricsEndpoints": [{"port": JOB_METRICS_PORT}],
+            },
+            opts=pulumi.ResourceOptions.merge(
+                in_namespace, pulumi.ResourceOptions(depends_on=monitoring.crds)
+            ),
+        )
+        monitoring_namespace = monitoring.prometheus.namespace
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-allow-metrics-scrape",
+            metadata=cluster.metadata("allow-metrics-scrape", ns),
+            spec={
+                "pod_selector": {"match_labels": JOB_METRICS_LABEL},
+                "policy_types": ["Ingress"],
+                "ingress": [
+                    {
+                        "from_": [
+                            {
+                                "namespace_selector": {
+                                    "match_labels": {
+                                        "kubernetes.io/metadata.name": monitoring_namespace
+                                    }
+                                }
+                            }
+                        ],
+                        "ports": [{"protocol": "TCP", "port": JOB_METRICS_PORT}],
+                    }
                 ],
             },
             opts=in_namespace,

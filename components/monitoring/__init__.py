@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from components.args import WorkloadExemption
 from components.contract import Component, Deployed, Placement
 from components.monitoring.args import MonitoringArgs
+from components.monitoring.names import NODE_EXPORTER
 
 if TYPE_CHECKING:
     import pulumi
@@ -45,6 +47,26 @@ def _deploy(
     return Monitoring(where.name, args, cluster=cluster, opts=where.options())
 
 
+# What node exporter reads on the host, mounted read-only (prometheus-node-exporter 4.56.1's
+# DaemonSet): /proc and /sys for the kernel's counters, / for file system usage.
+NODE_EXPORTER_HOST_PATHS = ("/proc", "/sys", "/")
+
+
+def policy_exemptions(args: MonitoringArgs) -> tuple[WorkloadExemption, ...]:
+    """Node exporter, and only it, may use the host: its metrics are the node's own."""
+    reason = (
+        "node exporter reports the node's own CPU, memory, disk and network: it reads the "
+        "host's /proc, /sys and root file system (read-only) and shares the host's network "
+        "and process namespaces so that the counters are the node's, not a pod's"
+    )
+    return (
+        WorkloadExemption("pss-no-host-namespaces", args.namespace, NODE_EXPORTER, reason),
+        WorkloadExemption(
+            "pss-host-path-volumes", args.namespace, NODE_EXPORTER, reason, NODE_EXPORTER_HOST_PATHS
+        ),
+    )
+
+
 COMPONENT = Component(
     key="monitoring",
     args=MonitoringArgs,
@@ -53,6 +75,7 @@ COMPONENT = Component(
     "dashboards and alert rules.",
     deploy=_deploy,
     namespaces=lambda args: {"namespace": args.namespace},
+    exemptions=policy_exemptions,
 )
 
 

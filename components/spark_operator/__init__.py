@@ -8,6 +8,7 @@ from components.args import example_problem
 from components.contract import Component
 from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from components.jobs_namespace import JobsOperator, deploy_beside_jobs
+from components.monitoring import COMPONENT as MONITORING
 from components.spark_operator.args import SparkOperatorArgs
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ COMPONENT = Component(
     summary="Kubeflow Spark operator.",
     deploy=deploy_beside_jobs(_operator),
     requires=(JOBS_NAMESPACE,),
+    uses=(MONITORING,),
     namespaces=lambda args: {"namespace": args.namespace},
     problem=_problem,
 )

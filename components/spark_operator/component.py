@@ -18,6 +18,7 @@ from components import versions
 from components.chart_component import ChartComponent, ChartRelease, CrdRelease, release_values
 from components.cluster import Cluster
 from components.jobs_namespace.component import JobsNamespace
+from components.monitoring import MonitoringStack
 from components.pod_security import RESTRICTED_CONTAINER
 from components.rbac import grant
 from components.spark_operator.args import SparkOperatorArgs
@@ -57,6 +58,7 @@ class SparkOperator(ChartComponent):
         *,
         cluster: Cluster,
         jobs_namespace: JobsNamespace,
+        monitoring: MonitoringStack | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         # The chart's controller and webhook run restricted (see chart_values), so their
@@ -78,9 +80,16 @@ class SparkOperator(ChartComponent):
                     "spark-operator",
                     versions.SPARK_OPERATOR_CHART,
                     versions.SPARK_OPERATOR_CHART_REPO,
-                    chart_values(args, cluster, jobs_namespace.namespace_name),
+                    chart_values(
+                        args,
+                        cluster,
+                        jobs_namespace.namespace_name,
+                        pod_monitor=monitoring is not None and args.metrics,
+                    ),
                 )
-            ]
+            ],
+            # The chart's PodMonitor needs the prometheus-operator CRDs.
+            depends_on=monitoring.crds if monitoring else (),
         )
         if args.example:
             self._spark_pi(name, args, cluster, jobs_namespace.namespace_name, [driver_account])
@@ -163,8 +172,11 @@ class SparkOperator(ChartComponent):
         )
 
 
-def chart_values(args: SparkOperatorArgs, cluster: Cluster, jobs_namespace: str) -> dict[str, Any]:
-    """The chart values Plinth renders from the typed options, with `values_override` on top."""
+def chart_values(
+    args: SparkOperatorArgs, cluster: Cluster, jobs_namespace: str, *, pod_monitor: bool = False
+) -> dict[str, Any]:
+    """The chart values Plinth renders from the typed options, with `values_override` on top;
+    `pod_monitor` when the environment deploys monitoring (the chart's PodMonitor)."""
     restricted = {"securityContext": RESTRICTED_CONTAINER}
     rendered: dict[str, Any] = {
         # Object names that do not depend on the release (spark-operator-controller, ...).
@@ -190,6 +202,9 @@ def chart_values(args: SparkOperatorArgs, cluster: Cluster, jobs_namespace: str)
             "serviceAccount": {"create": False, "name": args.driver_service_account},
             "rbac": {"create": False},
         },
-        "prometheus": {"metrics": {"enable": args.metrics}},
+        "prometheus": {
+            "metrics": {"enable": args.metrics},
+            "podMonitor": {"create": pod_monitor},
+        },
     }
     return release_values(rendered, args.values_override, args)

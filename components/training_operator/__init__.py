@@ -8,6 +8,7 @@ from components.args import example_problem
 from components.contract import Component
 from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from components.jobs_namespace import JobsOperator, deploy_beside_jobs
+from components.monitoring import COMPONENT as MONITORING
 from components.training_operator.args import TrainingOperatorArgs
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ COMPONENT = Component(
     summary="Kubeflow training operator.",
     deploy=deploy_beside_jobs(_operator),
     requires=(JOBS_NAMESPACE,),
+    uses=(MONITORING,),
     namespaces=lambda args: {"namespace": args.namespace},
     problem=_problem,
 )

@@ -30,6 +30,8 @@ from components import versions
 from components.chart_component import ChartComponent, CrdRelease
 from components.cluster import GPU_RESOURCE, Cluster
 from components.jobs_namespace.component import JobsNamespace
+from components.monitoring import MonitoringStack
+from components.monitoring.monitors import service_monitor
 from components.pod_security import (
     RESTRICTED_CONTAINER,
     RESTRICTED_CONTAINER_ARGS,
@@ -72,6 +74,7 @@ SELECTOR = {"control-plane": "kubeflow-training-operator"}
 APP_LABEL = {"app": "training-operator"}
 WEBHOOK_PORT = 9443
 METRICS_PORT = 8080
+METRICS_PORT_NAME = "monitoring-port"
 PROBE_PORT = 8081
 # The example pod's only writable directory (an emptyDir).
 EXAMPLE_SCRATCH_DIR = "/tmp"  # noqa: S108
@@ -172,6 +175,7 @@ class TrainingOperator(ChartComponent):
         *,
         cluster: Cluster,
         jobs_namespace: JobsNamespace,
+        monitoring: MonitoringStack | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
@@ -199,6 +203,17 @@ class TrainingOperator(ChartComponent):
                 in_namespace, pulumi.ResourceOptions(depends_on=[*self.crds, *needs])
             ),
         )
+        if monitoring is not None:
+            service_monitor(
+                name,
+                OPERATOR,
+                cluster=cluster,
+                monitoring=monitoring,
+                namespace=args.namespace,
+                service_labels=APP_LABEL,
+                port=METRICS_PORT_NAME,
+                parent=self,
+            )
         if args.example:
             self._pytorch_example(name, cluster, jobs_namespace)
         self.register_outputs({"namespace": args.namespace})
@@ -273,7 +288,7 @@ class TrainingOperator(ChartComponent):
             },
             spec={
                 "ports": [
-                    {"name": "monitoring-port", "port": METRICS_PORT, "target_port": METRICS_PORT},
+                    {"name": METRICS_PORT_NAME, "port": METRICS_PORT, "target_port": METRICS_PORT},
                     {
                         "name": "webhook-server",
                         "port": 443,

@@ -5,7 +5,9 @@ authorization and rate limits. Only the Services named in `allowedServices` (as
 `namespace/name`) may be of those types. The default is the Istio ingress gateway as
 Istio's Helm instructions install it: the `gateway` chart in namespace `istio-ingress`,
 whose Service is named after `name` (values) or the release, falling back to
-`istio-ingressgateway`, and of type `LoadBalancer` by default.
+`istio-ingressgateway`, and of type `LoadBalancer` by default. `spec.externalIPs` is
+refused on every Service, the gateway's included: traffic to those addresses is routed to
+the Service by every node, outside any load balancer Plinth declares.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from policies.framework import ADVISORY_IN_DEV, Rule, dig, environment_key, resource_rule
+from policies.framework import (
+    ADVISORY_IN_DEV,
+    Rule,
+    dig,
+    environment_key,
+    resource_rule,
+    sequence,
+)
 from policies.kubernetes.namespaces import object_namespace
 
 RULE = "service-external-exposure"
@@ -34,6 +43,15 @@ ALLOWED_SERVICES_SCHEMA: dict[str, Any] = {
 def _validate_exposure(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != SERVICE:
         return
+    external_ips = sequence(dig(args.props, "spec", "externalIPs"))
+    if external_ips:
+        name = dig(args.props, "metadata", "name") or args.name
+        report(
+            f"Service {object_namespace(args.props, args.provider)}/{name} has "
+            f"spec.externalIPs {', '.join(map(str, external_ips))}; remove them and route "
+            "through the ingress gateway",
+            args.urn,
+        )
     service_type = dig(args.props, "spec", "type")
     if service_type not in EXTERNAL_TYPES:
         return
@@ -60,7 +78,7 @@ def _validate_exposure(args: ResourceValidationArgs, report: ReportViolation) ->
 RULES: tuple[Rule, ...] = (
     resource_rule(
         RULE,
-        "Only ingress gateways are LoadBalancer or NodePort Services.",
+        "Only ingress gateways are LoadBalancer or NodePort Services; no Service has externalIPs.",
         _validate_exposure,
         severity=Severity.HIGH,
         remediation=(

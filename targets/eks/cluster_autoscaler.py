@@ -26,7 +26,7 @@ import pulumi_kubernetes as k8s
 from clouds.aws.context import AwsContext, OidcIssuer
 from clouds.aws.workload_role import WorkloadRole
 from components import versions
-from components.cluster import Cluster
+from components.cluster import Cluster, ScrapeTarget
 from components.pod_security import RESTRICTED_CONTAINER_ARGS
 from components.rbac import grant
 from targets.eks.args import ClusterAutoscalerArgs
@@ -308,6 +308,9 @@ def autoscaler_flags(args: ClusterAutoscalerArgs, cluster_name: str) -> list[str
         # Upstream's default, stated: even one replica elects itself, so the old and the
         # new pod of a rolling update never both resize node groups.
         flag("leader-elect", True),
+        # Each node group's min, max and target size: what the monitoring component's
+        # NodePoolAtMax alert compares (cluster-autoscaler/FAQ.md, metrics.md).
+        flag("emit-per-nodegroup-metrics", True),
     ]
 
 
@@ -360,3 +363,8 @@ def pod_spec(
             }
         }
     return spec
+
+
+def scrape_target() -> ScrapeTarget:
+    """Where the autoscaler serves its metrics (its `metrics` port), for monitoring."""
+    return ScrapeTarget(name=NAME, namespace=NAMESPACE, pod_labels=SELECTOR, port="metrics")

@@ -10,6 +10,7 @@ brings AWS (`Cluster.aws`) to components that use it, such as object storage.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 import pulumi
@@ -20,7 +21,7 @@ from components.cluster import Cluster
 from stacks.config import PlatformConfig
 from stacks.migrations import component_options
 from targets.eks.args import EksClusterArgs
-from targets.eks.cluster_autoscaler import ClusterAutoscaler
+from targets.eks.cluster_autoscaler import ClusterAutoscaler, scrape_target
 from targets.eks.control_plane import EksCluster, EksNodeAddons
 from targets.eks.network import Network
 from targets.eks.node_pool import EksNodePool
@@ -113,4 +114,6 @@ def build(
             ).apply(lambda values: autoscaling_group_arns(values[0], values[1:])),
             opts=component_options(f"{environment}-autoscaler", depends_on=pools),
         )
+        # The autoscaler runs before any component: the cluster tells monitoring to scrape it.
+        return dataclasses.replace(eks.kubernetes, scrape_targets=(scrape_target(),))
     return eks.kubernetes

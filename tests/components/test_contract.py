@@ -155,7 +155,15 @@ def test_every_target_deploys_gpu_enablement_exactly_where_there_are_gpu_nodes(
 
 def test_the_registry_deploys_every_enabled_component_through_one_contract() -> None:
     deployed = load_platform_config(valid_values(), source="test").deployed_components()
-    assert [c.key for c in deployed] == ["jobs", "spark_operator", "training_operator", "gpu"]
+    assert [c.key for c in deployed] == [
+        "monitoring",
+        "jobs",
+        "spark_operator",
+        "training_operator",
+        "gpu",
+        "cert_manager",
+        "mesh",
+    ]
     assert all(isinstance(c, Component) for c in deployed)
 
 

@@ -173,17 +173,23 @@ def test_containers_get_the_configured_resources(variant: Variant) -> None:  # n
     assert values_of(entries, "dcgm-exporter")["resources"] == default
 
 
-def test_service_monitor_is_off_by_default_and_on_when_configured(
+def test_service_monitor_follows_whether_monitoring_is_deployed(
     synthesized: dict[str, SynthesizedEnvironment],
     variant: Variant,  # noqa: F811
 ) -> None:
     for env in synthesized.values():
         if env.of_type(COMPONENT):
-            assert values_of(env.entries, "dcgm-exporter")["serviceMonitor"] == {"enabled": False}
-    entries = variant({"plinth:gpu": {"service_monitor": True}})
-    assert values_of(entries, "dcgm-exporter")["serviceMonitor"] == {"enabled": True}
-    operator = variant({"plinth:gpu": {"mode": "gpu-operator", "service_monitor": True}})
-    assert values_of(operator, "gpu-operator")["dcgmExporter"]["serviceMonitor"]["enabled"]
+            assert values_of(env.entries, "dcgm-exporter")["serviceMonitor"] == {"enabled": True}
+            crds = {e["urn"] for e in env.of_type(CONFIG_FILE) if "monitoring-crd" in e["name"]}
+            assert crds <= set(gpu_charts(env.entries)["dcgm-exporter"]["dependencies"])
+    unmonitored = {"plinth:monitoring": {"enabled": False}}
+    entries = variant(unmonitored)
+    assert values_of(entries, "dcgm-exporter")["serviceMonitor"] == {"enabled": False}
+    operator = variant({**unmonitored, **GPU_OPERATOR})
+    assert not values_of(operator, "gpu-operator")["dcgmExporter"]["serviceMonitor"]["enabled"]
+    assert values_of(variant(GPU_OPERATOR), "gpu-operator")["dcgmExporter"]["serviceMonitor"][
+        "enabled"
+    ]
 
 
 def test_gpu_operator_mode_installs_its_crds_and_operator_instead_of_the_charts(
@@ -261,7 +267,7 @@ def test_values_override_merges_into_its_own_chart_only(variant: Variant) -> Non
     override = {"dcgm-exporter": {"serviceMonitor": {"interval": "30s"}, "tolerations": []}}
     entries = variant({"plinth:gpu": {"values_override": override}})
     exporter = values_of(entries, "dcgm-exporter")
-    assert exporter["serviceMonitor"] == {"enabled": False, "interval": "30s"}  # maps merge
+    assert exporter["serviceMonitor"] == {"enabled": True, "interval": "30s"}  # maps merge
     assert exporter["tolerations"] == []  # lists replace
     assert "interval" not in str(values_of(entries, "nvidia-device-plugin"))
 

@@ -31,7 +31,7 @@ from plinth.chart_sources import (
     resolve_source,
 )
 from plinth.rendering import CHART_TYPE, expand_plan, parse_manifests
-from plinth.upstream import manifest, upstream_dir
+from plinth.upstream import manifest, upstream_dir, upstream_file_for_url
 from stacks.config import ConfigError
 from tests.conftest import ROOT
 
@@ -359,3 +359,15 @@ def test_an_upstream_file_is_found_by_its_pinned_url() -> None:
     with pytest.raises(ConfigError) as error:
         locate_file(UPSTREAM_SOURCE, elsewhere)
     assert "not in" in one_line(error)
+
+
+def test_a_url_listed_twice_stands_for_the_crd_file(upstream: Path) -> None:
+    # Istio's crd-all.gen.yaml is in the upstream data as the release's CRD file and inside
+    # the base chart: the CRD file is the one a ConfigFile applies.
+    url = (
+        "https://raw.githubusercontent.com/istio/istio/1.30.3/"
+        "manifests/charts/base/files/crd-all.gen.yaml"
+    )
+    found = upstream_file_for_url(upstream, url)
+    assert found is not None
+    assert found.file == "istio/1.30.3/crds/crd-all.gen.yaml"

@@ -195,11 +195,16 @@ def test_check_writes_other_formats(report_format: str) -> None:
         assert result.stdout.startswith("### plinth check `onprem` (tier prod): passes")
 
 
+# Prod sends alerts somewhere (alert-receivers-set): a receiver as the prod files set one.
+PROD_MONITORING = {"alert_receiver": {"webhook_url": "http://alert-relay.ops.svc:9095/"}}
+
+
 def test_mandatory_violation_exits_1(tmp_path: Path) -> None:
     config = local_config()
     config["plinth:tier"] = "prod"
     config["plinth:spark_operator"] = {"example": False}
     config["plinth:training_operator"] = {"example": False}
+    config["plinth:monitoring"] = PROD_MONITORING
     write_environment(tmp_path, "strict", config)
     (tmp_path / "stacks").symlink_to(ROOT / "stacks")
     result = run_plinth("check", "strict", "--format", "json", project=tmp_path)
@@ -257,6 +262,7 @@ def test_a_waiver_relaxes_its_rule_and_is_printed_with_its_reason(tmp_path: Path
     config["plinth:tier"] = "prod"
     config["plinth:spark_operator"] = {"example": False}
     config["plinth:training_operator"] = {"example": False}
+    config["plinth:monitoring"] = PROD_MONITORING
     reason = "mirror pins digests; revisit by 2027-03"
     config["plinth:policy"] = {
         "waivers": {"images-pinned-by-digest": {"enforcement_level": "advisory", "reason": reason}}

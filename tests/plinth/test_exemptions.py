@@ -24,6 +24,7 @@ OFF = {"enabled": False, "example": False}
 def moved(**changes: Any) -> dict[str, Any]:
     """Valid values with each component in a namespace of its own choosing."""
     values = {
+        "monitoring": {"namespace": "metrics"},
         "spark_operator": {"namespace": "analytics"},
         "training_operator": {"namespace": "training"},
         "gpu": {"namespace": "gpu-agents"},
@@ -34,12 +35,13 @@ def moved(**changes: Any) -> dict[str, Any]:
 
 
 def test_each_deployed_component_adds_the_namespace_it_creates() -> None:
-    assert platform_namespaces(load(moved())) == ("analytics", "training", "gpu-agents")
+    assert platform_namespaces(load(moved())) == ("metrics", "analytics", "training", "gpu-agents")
 
 
 @pytest.mark.parametrize(
     ("changes", "left_out"),
     [
+        ({"monitoring": {"enabled": False}}, "metrics"),
         ({"spark_operator": OFF}, "analytics"),
         ({"training_operator": OFF}, "training"),
         ({"gpu": {"enabled": False}}, "gpu-agents"),
@@ -52,7 +54,7 @@ def test_a_component_that_is_not_deployed_adds_nothing(
 ) -> None:
     found = platform_namespaces(load(moved(**changes)))
     assert left_out not in found
-    assert len(found) == 2
+    assert len(found) == 3
 
 
 def test_the_namespaces_join_both_rules_next_to_kubernetes_own() -> None:

@@ -30,7 +30,7 @@ MERMAID_LINE = re.compile(
       | subgraph\ \w+\ \["[^"]*"\]
       | end
       | \w+ (?: \["[^"]*"\] | \{\{"[^"]*"\}\} )
-      | \w+\ (?: --> | -\.-> ) (?: \|"[^"]*"\| )?\ \w+
+      | \w+\ (?: --> | -\.-> | ==> ) (?: \|"[^"]*"\| )?\ \w+
       | class\ \w+(?:,\w+)*\ \w+
       | classDef\ \w+\ fill:\#[0-9a-f]{6},stroke:\#[0-9a-f]{6}
     )
@@ -304,11 +304,13 @@ def test_the_mermaid_legend_explains_every_shape_colour_and_edge(
             if (declared := re.match(rf'\s*{node.node_id}(\["|\{{\{{")', each))
         ]
         assert shape in shapes[kind]
-    edges = re.findall(r"^    [cp]_\w+ (\S+) [cp]_\w+$", mermaid, re.MULTILINE)
+    edges = re.findall(
+        r'^    [cp]_\w+ (-->|-\.->|==>)(?:\|"[^"]*"\|)? [cp]_\w+$', mermaid, re.MULTILINE
+    )
     explained = dict(
         re.findall(r'^        legend_\w+ (\S+)\|"([^"]+)"\| \w+$', "\n".join(legend), re.M)
     )
-    assert set(edges) == set(explained) == {"-->", "-.->"}
+    assert set(edges) == set(explained) == {"-->", "-.->", "==>"}
     assert all(explained.values())
     assert any(line.strip().startswith("subgraph legend_box") for line in legend)
 

@@ -233,14 +233,25 @@ def pinned_chart_schemas(upstream: Path) -> list[tuple[str, Path]]:
     return schemas
 
 
+def resolved(node: Mapping[str, Any], schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`node`, or the definition its local `$ref` names (cert-manager's schema is all refs)."""
+    while isinstance(ref := node.get("$ref"), str) and ref.startswith("#/"):
+        target: Any = schema
+        for part in ref[2:].split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 def scalar_typed_property(schema: Mapping[str, Any]) -> str | None:
     """A top-level property the schema types as a string, number or boolean."""
-    properties = schema.get("properties") or {}
+    properties = resolved(schema, schema).get("properties") or {}
     return next(
         (
             key
             for key, node in sorted(properties.items())
-            if isinstance(node, dict) and node.get("type") in {"string", "integer", "boolean"}
+            if isinstance(node, dict)
+            and resolved(node, schema).get("type") in {"string", "integer", "number", "boolean"}
         ),
         None,
     )
@@ -269,3 +280,11 @@ def test_helm_merge_merges_maps_replaces_lists_and_null_deletes() -> None:
     merged = helm_merge(defaults, {"a": {"c": 3}, "list": [3], "gone": None})
     assert merged == {"a": {"b": 1, "c": 3}, "list": [3]}
     assert defaults == {"a": {"b": 1, "c": 2}, "list": [1, 2], "gone": {"x": 1}}
+
+
+def test_a_resources_default_with_requests_only_takes_limits_too() -> None:
+    # istiod's values.yaml: `resources: {requests: ...}`; its template renders the map whole.
+    defaults = {"resources": {"requests": {"cpu": "500m"}}}
+    limits = {"resources": {"limits": {"cpu": "2"}, "requests": {"memory": "2Gi"}}}
+    assert unknown_value_paths(limits, defaults) == []
+    assert unknown_value_paths({"resources": {"limit": {}}}, defaults) == ["resources.limit"]

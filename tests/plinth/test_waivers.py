@@ -48,11 +48,13 @@ ROOT_USER = changed("securityContext.runAsUser", 0)
 def environment(tmp_path: Path, tier: str = "dev", **policy: Any) -> Environment:
     """The local environment at `tier`, with `plinth:policy` set to `policy`.
 
-    Without GPU enablement: its agents' own exemptions are tested with the component, and
-    here every exemption is one the test declares."""
+    Without GPU enablement and monitoring: their agents' own exemptions (device plugin,
+    node exporter) are tested with the components, and here every exemption is one the
+    test declares."""
     config = local_config()
     config["plinth:tier"] = tier
     config["plinth:gpu"] = {"enabled": False}
+    config["plinth:monitoring"] = {"enabled": False}
     if tier == "prod":
         config["plinth:spark_operator"] = {"example": False}
         config["plinth:training_operator"] = {"example": False}

@@ -29,8 +29,10 @@ from tests.policies.azure import test_storage as storage_tests
 from tests.policies.kubernetes import pods
 from tests.policies.kubernetes import test_charts as charts_tests
 from tests.policies.kubernetes import test_gpu as gpu_tests
+from tests.policies.kubernetes import test_monitoring as monitoring_tests
 from tests.policies.kubernetes import test_namespaces as namespace_tests
 from tests.policies.kubernetes import test_services as service_tests
+from tests.policies.mesh import test_mtls as mtls_tests
 from tests.policies.stack import test_attribution as attribution_tests
 from tests.policies.stack import test_ownership as ownership_tests
 from tests.policies.stack import test_protection as protection_tests
@@ -204,6 +206,14 @@ def _kubernetes() -> dict[str, Example]:
             (gateway,),
             (with_metadata(gateway, name="mlflow"),),
         ),
+        "mesh-mtls-strict": (
+            mtls_tests.mesh(mtls_tests.peer_authentication()),
+            mtls_tests.mesh(mtls_tests.peer_authentication(mode="PERMISSIVE")),
+        ),
+        "mesh-no-mtls-downgrade": (
+            (mtls_tests.peer_authentication(),),
+            (mtls_tests.peer_authentication(portLevelMtls={"9090": {"mode": "DISABLE"}}),),
+        ),
         "chart-version-pinned": chart_changed(version="^2.5.2"),
         "chart-repository-trusted": chart_changed(
             repositoryOpts={"repo": "http://kubeflow.github.io/spark-operator"}
@@ -224,7 +234,26 @@ def _kubernetes() -> dict[str, Example]:
     }
 
 
-EXAMPLES: Mapping[str, Example] = {**_kubernetes(), **_aws(), **_azure()}
+def _monitoring() -> dict[str, Example]:
+    tests = monitoring_tests
+    return {
+        "grafana-no-anonymous-admin": (
+            (tests.grafana_ini(),),
+            (tests.grafana_ini("true", "Admin"),),
+        ),
+        "grafana-no-anonymous-access": ((tests.grafana_ini(),), (tests.grafana_ini("true"),)),
+        "alert-receivers-set": (
+            (tests.stack_chart([tests.WEBHOOK]),),
+            (tests.stack_chart([{"name": "null"}]),),
+        ),
+        "namespaces-scraped": (
+            tests.scraped_jobs(),
+            (*tests.scraped_jobs(), tests.namespace("team-a")),
+        ),
+    }
+
+
+EXAMPLES: Mapping[str, Example] = {**_kubernetes(), **_monitoring(), **_aws(), **_azure()}
 
 
 def by_rule(rule: Rule) -> str:

@@ -32,6 +32,8 @@ KUBECONFIG = "apiVersion: v1\nusers: [{name: admin, user: {token: sentinel-kubec
 CONTEXT = "sentinel-context"
 SPARK_VALUE = "sentinel-spark-priority"
 GPU_VALUE = "sentinel-gpu-priority"
+GATEWAY_VALUE = "sentinel-gateway-priority"
+CERT_MANAGER_VALUE = "sentinel-cert-manager-priority"
 ADMIN_ARN = "arn:aws:iam::999988887777:role/sentinel-admins"
 OFFICE_CIDR = "198.51.100.77/32"
 ADMIN_GROUP = "99999999-8888-7777-6666-555555555555"
@@ -93,6 +95,10 @@ def test_every_setting_that_may_hold_a_secret_is_covered_here() -> None:
         "cluster.admin_group_object_ids",
         "spark_operator.values_override",
         "gpu.values_override",
+        "monitoring.grafana_admin_password",
+        "monitoring.values_override",
+        "cert_manager.values_override",
+        "mesh.values_override",
     }
     assert set(secret_capable_settings()) == covered
 
@@ -105,10 +111,25 @@ def test_secret_settings_of_an_existing_cluster_reach_resources_as_secrets(
         cluster={"kubeconfig": KUBECONFIG, "context": CONTEXT},
         spark_operator={"values_override": {"controller": {"priorityClassName": SPARK_VALUE}}},
         gpu={"values_override": {"nvidia-device-plugin": {"priorityClassName": GPU_VALUE}}},
+        mesh={"values_override": {"gateway": {"priorityClassName": GATEWAY_VALUE}}},
+        cert_manager={"values_override": {"global": {"priorityClassName": CERT_MANAGER_VALUE}}},
     )
-    secret = ["plinth:cluster", "plinth:gpu", "plinth:spark_operator"]
+    secret = [
+        "plinth:cluster",
+        "plinth:gpu",
+        "plinth:spark_operator",
+        "plinth:mesh",
+        "plinth:cert_manager",
+    ]
     entries, written = synthesized_plan("local", config, secret, tmp_path)
-    for value in ("sentinel-kubeconfig", CONTEXT, SPARK_VALUE, GPU_VALUE):
+    for value in (
+        "sentinel-kubeconfig",
+        CONTEXT,
+        SPARK_VALUE,
+        GPU_VALUE,
+        GATEWAY_VALUE,
+        CERT_MANAGER_VALUE,
+    ):
         assert value not in written
     assert input_at(entries, PROVIDER, "local-existing", "kubeconfig") == SECRET_MARK
     assert input_at(entries, PROVIDER, "local-existing", "context") == SECRET_MARK
@@ -116,6 +137,10 @@ def test_secret_settings_of_an_existing_cluster_reach_resources_as_secrets(
     assert spark_values["controller"]["priorityClassName"] == SECRET_MARK
     gpu_values = input_at(entries, CHART, "local-gpu-device-plugin", "values")
     assert gpu_values["priorityClassName"] == SECRET_MARK
+    gateway_values = input_at(entries, CHART, "local-mesh-gateway", "values")
+    assert gateway_values["priorityClassName"] == SECRET_MARK
+    cert_manager_values = input_at(entries, CHART, "local-cert-manager", "values")
+    assert cert_manager_values["global"]["priorityClassName"] == SECRET_MARK
     # Only the override is secret: what Plinth renders itself stays reviewable.
     assert spark_values["controller"]["replicas"] == 1
 
@@ -149,6 +174,43 @@ def test_secret_settings_of_an_aks_cluster_reach_resources_as_secrets(tmp_path: 
     )
     access = input_at(entries, cluster, "aks-dev-aks", "apiServerAccessProfile")
     assert access["authorizedIPRanges"] == SECRET_MARK
+
+
+GRAFANA_PASSWORD = "sentinel-grafana-password"  # noqa: S105 (a made-up value to trace)
+WEBHOOK_URL = "https://hooks.example.com/services/sentinel-webhook-token"
+SMTP_PASSWORD = "sentinel-smtp-password"  # noqa: S105 (a made-up value to trace)
+
+
+@pytest.mark.parametrize(
+    "receiver",
+    [
+        {"webhook_url": WEBHOOK_URL},
+        {
+            "email_to": "oncall@example.com",
+            "email_from": "alertmanager@example.com",
+            "smarthost": "smtp.example.com:587",
+            "smtp_username": "alertmanager",
+            "smtp_password": SMTP_PASSWORD,
+        },
+    ],
+    ids=["webhook", "email"],
+)
+def test_monitoring_secrets_reach_resources_as_secrets(
+    tmp_path: Path, receiver: dict[str, Any]
+) -> None:
+    monitoring = {"grafana_admin_password": GRAFANA_PASSWORD, "alert_receiver": receiver}
+    config = stack_config("local", monitoring=monitoring)
+    entries, written = synthesized_plan("local", config, ["plinth:monitoring"], tmp_path)
+    for value in (GRAFANA_PASSWORD, WEBHOOK_URL, SMTP_PASSWORD):
+        assert value not in written
+    secret = "kubernetes:core/v1:Secret"  # noqa: S105 (a type token)
+    admin = input_at(entries, secret, "local-monitoring-grafana-admin", "stringData")
+    assert admin == {"admin-password": SECRET_MARK, "admin-user": SECRET_MARK}
+    files = input_at(entries, secret, "local-monitoring-alert-receiver", "stringData")
+    assert set(files.values()) == {SECRET_MARK}
+    # Alertmanager's configuration names the files, never their content.
+    alertmanager = input_at(entries, CHART, "local-monitoring", "values", "alertmanager")
+    assert "/etc/alertmanager/secrets/alertmanager-receiver/" in json.dumps(alertmanager)
 
 
 def test_the_same_settings_in_plain_config_stay_readable(tmp_path: Path) -> None:
@@ -297,9 +359,11 @@ def secret_leaves(value: Any) -> Iterator[Any]:
 
 
 def test_the_environments_have_no_secret_inputs_today(tmp_path: Path) -> None:
-    """Nothing is secret unless configured so: the masking above is caused, not constant."""
+    """Nothing is secret unless configured so: the masking above is caused, not constant
+    (but for the Secrets charts render, whose data is always masked)."""
     entries, _ = synthesized_plan("local", stack_config("local"), [], tmp_path)
-    assert [leaf for e in entries for leaf in secret_leaves(e["inputs"])] == []
+    inputs = [e["inputs"] for e in entries if e["type"] != "kubernetes:core/v1:Secret"]
+    assert [leaf for each in inputs for leaf in secret_leaves(each)] == []
 
 
 # -- as a user runs it ----------------------------------------------------------------------

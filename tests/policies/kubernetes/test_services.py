@@ -84,3 +84,20 @@ def test_level_per_tier(tier: str, level: str) -> None:
     subject = service("NodePort")
     subject["inputs"]["metadata"]["name"] = "mlflow"
     assert [found.level for found in hits(RULE, subject, tier=tier)] == [level]
+
+
+def test_external_ips_are_refused_on_any_service() -> None:
+    subject = service("ClusterIP")
+    subject["inputs"]["spec"]["externalIPs"] = ["203.0.113.7"]
+    found = hits(RULE, subject)
+    assert [violation.urn for violation in found] == [subject["urn"]]
+    assert "spec.externalIPs 203.0.113.7" in found[0].message
+    gateway = service()
+    gateway["inputs"]["spec"]["externalIPs"] = ["203.0.113.7"]
+    assert len(hits(RULE, gateway)) == 1
+
+
+def test_an_empty_external_ips_list_passes() -> None:
+    subject = service()
+    subject["inputs"]["spec"]["externalIPs"] = []
+    assert hits(RULE, subject) == []
