@@ -40,6 +40,18 @@ def platform_labels(environment: str, config: PlatformConfig) -> dict[str, str]:
     }
 
 
+def ownership_tags(environment: str, config: PlatformConfig) -> dict[str, str]:
+    """The tags every cloud resource of the environment carries (the policy pack's
+    cloud-required-tags keys), on AWS and on Azure alike."""
+    return {
+        "cost-centre": config.ownership.cost_centre,
+        "environment": environment,
+        "managed-by": "plinth",
+        "owner": config.ownership.owner,
+        "tier": config.tier,
+    }
+
+
 def build_cluster(environment: str, config: PlatformConfig) -> Cluster:
     """The cluster of `config.cluster.target`, checked against the configuration's facts."""
     build: BuildFunction = import_module(TARGETS[config.cluster.target]).build

@@ -10,11 +10,11 @@ from types import MappingProxyType
 import pulumi
 import pulumi_aws as aws
 
-from components.stateful import data_options
+from clouds.context import CloudContext
 
 
 @dataclass(frozen=True)
-class AwsContext:
+class AwsContext(CloudContext):
     """The AWS provider of one environment (its region and default tags) and whether
     resources holding data are protected (prod)."""
 
@@ -24,20 +24,6 @@ class AwsContext:
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """The environment's ownership tags (also the provider's default tags), for what the
     provider does not tag by itself, such as the instances a node group launches."""
-
-    def options(self, parent: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
-        """Options for a component's AWS children: parented to it, created through the
-        environment's provider."""
-        return pulumi.ResourceOptions(parent=parent, provider=self.provider, **options)  # type: ignore[arg-type]
-
-    def stateful_options(
-        self, parent: pulumi.Resource, **options: object
-    ) -> pulumi.ResourceOptions:
-        """Options for a child that holds data: protected and kept on delete where that is
-        the environment's rule, so `pulumi up` never deletes or replaces it silently."""
-        return pulumi.ResourceOptions.merge(
-            data_options(self.protect_stateful), self.options(parent, **options)
-        )
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from types import MappingProxyType
 
 import pulumi
 
-from components.stateful import data_options
+from clouds.context import CloudContext
 
 
 @dataclass(frozen=True)
-class AzureContext:
+class AzureContext(CloudContext):
     """The azure-native provider of one environment, the resource group its resources go
     in, and whether resources holding data are protected (prod)."""
 
@@ -28,20 +28,6 @@ class AzureContext:
     protect_stateful: bool
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """The environment's ownership tags, for every resource that takes tags."""
-
-    def options(self, parent: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
-        """Options for a component's Azure children: parented to it, created through the
-        environment's provider."""
-        return pulumi.ResourceOptions(parent=parent, provider=self.provider, **options)  # type: ignore[arg-type]
-
-    def stateful_options(
-        self, parent: pulumi.Resource, **options: object
-    ) -> pulumi.ResourceOptions:
-        """Options for a child that holds data: protected and kept on delete where that is
-        the environment's rule, so `pulumi up` never deletes or replaces it silently."""
-        return pulumi.ResourceOptions.merge(
-            data_options(self.protect_stateful), self.options(parent, **options)
-        )
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from stacks.config import PlatformConfig
 from stacks.migrations import component_options
 from targets.aks.args import AksClusterArgs
 from targets.node_pools import AKS_SYSTEM_POOL
+from targets.registry import ownership_tags
 
 INSTALL_HINT = (
     "the aks target needs pulumi-azure-native: install Plinth's azure extra "
@@ -31,17 +32,6 @@ INSTALL_HINT = (
 def resource_group_name(environment: str) -> str:
     """The environment's resource group, and the name of its network and cluster."""
     return f"plinth-{environment}"
-
-
-def ownership_tags(environment: str, config: PlatformConfig) -> dict[str, str]:
-    """The tags every Azure resource carries (the policy pack's cloud-required-tags keys)."""
-    return {
-        "cost-centre": config.ownership.cost_centre,
-        "environment": environment,
-        "managed-by": "plinth",
-        "owner": config.ownership.owner,
-        "tier": config.tier,
-    }
 
 
 def build(

@@ -25,22 +25,12 @@ from targets.eks.cluster_autoscaler import ClusterAutoscaler, scrape_target
 from targets.eks.control_plane import EksCluster, EksNodeAddons
 from targets.eks.network import Network
 from targets.eks.node_pool import EksNodePool
+from targets.registry import ownership_tags
 
 
 def cluster_name(environment: str) -> str:
     """The EKS cluster's name: fixed, because subnet and autoscaler tags carry it."""
     return f"plinth-{environment}"
-
-
-def ownership_tags(environment: str, config: PlatformConfig) -> dict[str, str]:
-    """The tags every AWS resource carries (the policy pack's cloud-required-tags keys)."""
-    return {
-        "cost-centre": config.ownership.cost_centre,
-        "environment": environment,
-        "managed-by": "plinth",
-        "owner": config.ownership.owner,
-        "tier": config.tier,
-    }
 
 
 def autoscaling_group_arns(cluster_arn: str, group_names: Sequence[str]) -> list[str]:
