@@ -28,6 +28,8 @@ def moved(**changes: Any) -> dict[str, Any]:
         "spark_operator": {"namespace": "analytics"},
         "training_operator": {"namespace": "training"},
         "gpu": {"namespace": "gpu-agents"},
+        "cert_manager": {"namespace": "certificates"},
+        "mesh": {"namespace": "mesh-system", "gateway_namespace": "mesh-gateway"},
     }
     for key, change in changes.items():
         values[key] = {**values.get(key, {}), **change}
@@ -35,7 +37,15 @@ def moved(**changes: Any) -> dict[str, Any]:
 
 
 def test_each_deployed_component_adds_the_namespace_it_creates() -> None:
-    assert platform_namespaces(load(moved())) == ("metrics", "analytics", "training", "gpu-agents")
+    assert platform_namespaces(load(moved())) == (
+        "metrics",
+        "analytics",
+        "training",
+        "gpu-agents",
+        "certificates",
+        "mesh-system",
+        "mesh-gateway",
+    )
 
 
 @pytest.mark.parametrize(
@@ -45,6 +55,7 @@ def test_each_deployed_component_adds_the_namespace_it_creates() -> None:
         ({"spark_operator": OFF}, "analytics"),
         ({"training_operator": OFF}, "training"),
         ({"gpu": {"enabled": False}}, "gpu-agents"),
+        ({"mesh": {"enabled": False}}, "mesh-gateway"),
         # Without a GPU pool, GPU enablement is not deployed.
         ({"node_pools": {"cpu": {"max_size": 2}}}, "gpu-agents"),
     ],
@@ -54,7 +65,7 @@ def test_a_component_that_is_not_deployed_adds_nothing(
 ) -> None:
     found = platform_namespaces(load(moved(**changes)))
     assert left_out not in found
-    assert len(found) == 3
+    assert len(found) == 7 - (2 if left_out == "mesh-gateway" else 1)
 
 
 def test_the_namespaces_join_both_rules_next_to_kubernetes_own() -> None:

@@ -206,7 +206,7 @@ def test_every_environment_draws_monitoring_scraping_the_operators(
 ) -> None:
     graph = build_graph(env.entries)
     scraped = {target for source, target, kind in graph.traffic if kind == SCRAPES}
-    name = env.environment.name
+    name = env.environment.name.replace("-", "_")  # node ids are [A-Za-z0-9_]
     assert {f"c_{name}_spark", f"c_{name}_training"} <= scraped
     assert all(
         source == f"c_{name}_monitoring" for source, _, kind in graph.traffic if kind == SCRAPES
