@@ -37,6 +37,9 @@ DEFAULT_ACTIONS_ON_ANY_RESOURCE = (
 )
 
 
+PERMISSION_POLICY_TYPES = frozenset({IAM_ROLE_POLICY, IAM_POLICY, IAM_ROLE})
+
+
 def _permission_documents(resource_type: str, props: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(where, document) of every permission policy the resource declares."""
     if resource_type in (IAM_ROLE_POLICY, IAM_POLICY):
@@ -82,6 +85,8 @@ def _wildcard_problems(statement: Mapping[str, Any], allowed_on_any: list[str]) 
 def _validate_iam_wildcards(
     args: ResourceValidationArgs, report_violation: ReportViolation
 ) -> None:
+    if args.resource_type not in PERMISSION_POLICY_TYPES:
+        return  # read the inputs only of what can carry a policy: a CRD's are megabytes
     allowed_on_any = [str(pattern) for pattern in args.get_config()["actionsAllowedOnAnyResource"]]
     for where, document in _permission_documents(args.resource_type, known(args.props)):
         try:

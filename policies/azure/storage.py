@@ -129,7 +129,9 @@ def _validate_storage_recoverable(
     urns = {account.urn for account in accounts}
     services: dict[str, list[Mapping[str, Any]]] = {urn: [] for urn in urns}
     locked: set[str] = set()
-    for resource in args.resources:
+    # Read only what can protect an account: a CRD's inputs are megabytes.
+    protections = (BLOB_SERVICE, *LOCK_TYPES)
+    for resource in (r for r in args.resources if r.resource_type in protections):
         props = known(resource.props)
         if resource.resource_type == BLOB_SERVICE:
             for urn in _linked(resource, props.get("accountName"), by_name, urns):
