@@ -67,6 +67,21 @@ def jobs_name_collision(
     return None
 
 
+def check_volume_stores(
+    volumes: Mapping[str, str], stores: Iterable[str], *, store: str, storage: str
+) -> None:
+    """ValueError when a volume (key -> the `store` it mounts: bucket, container) names one
+    the `storage` component given does not have: both must come from the same args."""
+    have = sorted(stores)
+    for key, wanted in sorted(volumes.items()):
+        if wanted not in have:
+            raise ValueError(
+                f"volumes.{key}.{store} is {wanted!r}, but the {storage} given has "
+                f"{store}s {', '.join(have) or 'none'}: build both components from the same "
+                f"{storage}Args"
+            )
+
+
 def persistent_volume_name(namespace: str, claim: str) -> str:
     """The static PersistentVolume of claim `claim` in `namespace`: PersistentVolumes are
     cluster-wide, so the namespace is part of the name. It is the CSI volume handle too."""

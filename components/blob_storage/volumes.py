@@ -19,6 +19,7 @@ from components.blob_storage.args import BlobStorageArgs, BlobVolumeArgs, volume
 from components.cluster import Cluster
 from components.jobs_namespace.component import JobsNamespace
 from components.jobs_volumes import (
+    check_volume_stores,
     persistent_volume_name,
     static_volume,
     volume_service_account,
@@ -122,13 +123,12 @@ class BlobVolumes(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("plinth:azure:BlobVolumes", name, None, opts)
-        for key, volume in sorted(args.volumes.items()):
-            if volume.container not in storage.containers:
-                raise ValueError(
-                    f"volumes.{key}.container is {volume.container!r}, but the BlobStorage "
-                    f"given has containers {', '.join(sorted(storage.containers)) or 'none'}: "
-                    "build both components from the same BlobStorageArgs"
-                )
+        check_volume_stores(
+            {key: volume.container for key, volume in args.volumes.items()},
+            storage.containers,
+            store="container",
+            storage="BlobStorage",
+        )
         self._prefix = name
         self._storage = storage
         self._cluster = cluster

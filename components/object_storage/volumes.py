@@ -17,7 +17,7 @@ from clouds.aws.context import AwsContext, OidcIssuer
 from clouds.aws.workload_role import WorkloadRole
 from components.cluster import Cluster
 from components.jobs_namespace.component import JobsNamespace
-from components.jobs_volumes import static_volume, volume_service_account
+from components.jobs_volumes import check_volume_stores, static_volume, volume_service_account
 from components.object_storage.args import ObjectStorageArgs, S3VolumeArgs, volume_name
 from components.object_storage.buckets import ObjectStorage
 
@@ -116,13 +116,12 @@ class S3Volumes(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("plinth:aws:S3Volumes", name, None, opts)
-        for key, volume in sorted(args.volumes.items()):
-            if volume.bucket not in storage.buckets:
-                raise ValueError(
-                    f"volumes.{key}.bucket is {volume.bucket!r}, but the ObjectStorage given "
-                    f"has buckets {', '.join(sorted(storage.buckets)) or 'none'}: build both "
-                    "components from the same ObjectStorageArgs"
-                )
+        check_volume_stores(
+            {key: volume.bucket for key, volume in args.volumes.items()},
+            storage.buckets,
+            store="bucket",
+            storage="ObjectStorage",
+        )
         self._prefix = name
         self._storage = storage
         self._cluster = cluster
