@@ -21,6 +21,8 @@ REGISTERED = (
     "blob_storage",
     "cert_manager",
     "mesh",
+    # After the mesh (its gateway serves MLflow) and the storage components it uses.
+    "mlflow",
 )
 
 

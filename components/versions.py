@@ -109,3 +109,17 @@ ISTIO_TAG = ISTIO_CHART
 ISTIO_CRD_BASE = (
     f"https://raw.githubusercontent.com/istio/istio/{ISTIO_CHART}/manifests/charts/base/files"
 )
+
+# MLflow: the community-charts chart and the image it defaults to (its appVersion, MLflow
+# 3.15.1, built by the chart's maintainer with the database drivers and cloud SDKs). The
+# chart's init containers use busybox. Bump the chart, the image tag and busybox together,
+# as the chart's Chart.yaml `artifacthub.io/images` lists them.
+# renovate: datasource=helm depName=mlflow registryUrl=https://community-charts.github.io/helm-charts
+MLFLOW_CHART = "1.11.5"
+MLFLOW_CHART_REPO = "https://community-charts.github.io/helm-charts"
+# renovate: datasource=docker depName=docker.io/burakince/mlflow
+MLFLOW_IMAGE_REPOSITORY = "docker.io/burakince/mlflow"
+MLFLOW_IMAGE_TAG = "3.15.1"
+# renovate: datasource=docker depName=docker.io/library/busybox
+BUSYBOX_IMAGE_REPOSITORY = "docker.io/library/busybox"
+BUSYBOX_IMAGE_TAG = "1.38.0"
