@@ -21,6 +21,7 @@ REGISTERED = (
     "blob_storage",
     "cert_manager",
     "mesh",
+    "postgres_operator",
 )
 
 
