@@ -11,6 +11,7 @@ from components.mesh import COMPONENT as MESH
 from components.mlflow.args import MlflowArgs
 from components.monitoring import COMPONENT as MONITORING
 from components.object_storage import COMPONENT as OBJECT_STORAGE
+from components.postgres_operator import COMPONENT as POSTGRES_OPERATOR
 
 if TYPE_CHECKING:
     import pulumi
@@ -87,7 +88,7 @@ COMPONENT = Component(
     deploy=_deploy,
     # The gateway (and its certificate, through the mesh's own requirement) serve it.
     requires=(MESH,),
-    uses=(MONITORING, JOBS_NAMESPACE, OBJECT_STORAGE, BLOB_STORAGE),
+    uses=(MONITORING, JOBS_NAMESPACE, OBJECT_STORAGE, BLOB_STORAGE, POSTGRES_OPERATOR),
     namespaces=lambda args: {"namespace": args.namespace},
     problem=_problem,
 )

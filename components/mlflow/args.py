@@ -69,8 +69,11 @@ class MlflowArgs(ChartArgs):
         "gateway host>, which must then be listed there too.",
     )
     replicas: int = Field(
-        1, ge=1, le=10, description="MLflow server replicas (stateless: the database and "
-        "the artifact store hold everything)."
+        1,
+        ge=1,
+        le=10,
+        description="MLflow server replicas (stateless: the database and "
+        "the artifact store hold everything).",
     )
     resources: ContainerResources = Field(
         default_factory=lambda: ContainerResources(

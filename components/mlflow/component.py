@@ -34,7 +34,7 @@ from components.mesh import COMPONENT as MESH
 from components.mesh.component import NETWORKING, PLATFORM_GATEWAY, SECURITY, Mesh
 from components.mlflow import artifacts
 from components.mlflow.args import MlflowArgs
-from components.mlflow.database import MlflowDatabase, deploy_database
+from components.mlflow.database import deploy_database
 from components.mlflow.jobs import TRACKING_CONFIGMAP, tracking_uri
 from components.mlflow.values import (
     CONTAINER_PORT,
@@ -50,17 +50,24 @@ from components.monitoring import MonitoringStack, deployed_monitoring
 from components.secrets import keep_secret
 
 
-def namespace_selector(namespace: str) -> dict[str, Any]:
-    """A NetworkPolicy peer: every pod of `namespace`."""
-    return {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": namespace}}}
+def namespace_selector(
+    namespace: str, pods: dict[str, str] | None = None
+) -> k8s.networking.v1.NetworkPolicyPeerArgsDict:
+    """A NetworkPolicy peer: the pods of `namespace` (those labelled `pods`, or all)."""
+    peer: k8s.networking.v1.NetworkPolicyPeerArgsDict = {
+        "namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": namespace}}
+    }
+    if pods is not None:
+        peer["pod_selector"] = {"match_labels": pods}
+    return peer
 
 
-def tcp(port: int) -> dict[str, Any]:
+def tcp(port: int) -> k8s.networking.v1.NetworkPolicyPortArgsDict:
     """A NetworkPolicy port."""
     return {"protocol": "TCP", "port": port}
 
 
-DNS_EGRESS = {
+DNS_EGRESS: k8s.networking.v1.NetworkPolicyEgressRuleArgsDict = {
     "to": [{"namespace_selector": {}}],
     "ports": [{"protocol": "UDP", "port": 53}, tcp(53)],
 }
@@ -118,7 +125,12 @@ class Mlflow(ChartComponent):
             depends_on=[*self._secrets(name), *self.database.resources],
         )
         self._route(name, mesh, jobs)
-        self._server_network_policy(name, mesh, store, self.database, monitoring, jobs)
+        clients = [mesh.args.gateway_namespace]
+        if isinstance(jobs, JobsNamespace):
+            clients.append(jobs.namespace_name)
+        if monitoring is not None:
+            clients.append(monitoring.prometheus.namespace)
+        self._server_network_policy(name, clients, {self.database.port, store.port})
         if isinstance(jobs, JobsNamespace):
             self._jobs_wiring(name, jobs)
         if monitoring is not None:
@@ -136,7 +148,9 @@ class Mlflow(ChartComponent):
             return artifacts.blob_container_store(name, args, cluster, deployed, self)
         return artifacts.s3_endpoint_store(args)
 
-    def _in_namespace(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+    def _in_namespace(
+        self, depends_on: list[pulumi.Resource] | None = None
+    ) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions.merge(
             self.cluster.resource_options(self),
             pulumi.ResourceOptions(depends_on=[self.namespace, *(depends_on or [])]),
@@ -170,7 +184,11 @@ class Mlflow(ChartComponent):
         return created
 
     def _custom_resource(
-        self, resource_name: str, kind: tuple[str, str], namespace: str, spec: dict[str, Any],
+        self,
+        resource_name: str,
+        kind: tuple[str, str],
+        namespace: str,
+        spec: dict[str, Any],
         needs: list[pulumi.Resource],
     ) -> None:
         api_version, kind_name = kind
@@ -225,23 +243,11 @@ class Mlflow(ChartComponent):
             mesh.ready,
         )
 
-    def _server_network_policy(
-        self,
-        name: str,
-        mesh: Mesh,
-        store: ArtifactStore,
-        database: MlflowDatabase,
-        monitoring: MonitoringStack | None,
-        jobs: pulumi.ComponentResource | None,
-    ) -> None:
-        """MLflow's pods: in from the gateway, jobs and Prometheus to the server's port;
-        out to DNS, the database and the artifact store (ports only: RDS, S3 and Blob
-        are outside the cluster, their addresses unknown to a NetworkPolicy)."""
-        clients = [mesh.args.gateway_namespace]
-        if isinstance(jobs, JobsNamespace):
-            clients.append(jobs.namespace_name)
-        if monitoring is not None:
-            clients.append(monitoring.prometheus.namespace)
+    def _server_network_policy(self, name: str, clients: list[str], egress_ports: set[int]) -> None:
+        """MLflow's pods: in from the `clients` namespaces (the gateway, jobs, Prometheus)
+        to the server's port; out to DNS and to `egress_ports` (the database's and the
+        artifact store's: ports only, since RDS, S3 and Blob are outside the cluster, their
+        addresses unknown to a NetworkPolicy)."""
         k8s.networking.v1.NetworkPolicy(
             f"{name}-server",
             metadata=self.cluster.metadata(FULLNAME, self.args.namespace),
@@ -254,10 +260,7 @@ class Mlflow(ChartComponent):
                         "ports": [tcp(CONTAINER_PORT)],
                     }
                 ],
-                "egress": [
-                    DNS_EGRESS,
-                    {"ports": [tcp(port) for port in sorted({database.port, store.port})]},
-                ],
+                "egress": [DNS_EGRESS, {"ports": [tcp(port) for port in sorted(egress_ports)]}],
             },
             opts=self._in_namespace(),
         )
@@ -284,12 +287,7 @@ class Mlflow(ChartComponent):
                 "policy_types": ["Egress"],
                 "egress": [
                     {
-                        "to": [
-                            {
-                                **namespace_selector(self.args.namespace),
-                                "pod_selector": {"match_labels": SERVER_LABELS},
-                            }
-                        ],
+                        "to": [namespace_selector(self.args.namespace, SERVER_LABELS)],
                         "ports": [tcp(CONTAINER_PORT)],
                     }
                 ],

@@ -37,7 +37,7 @@ def experiment_id(name: str) -> str:
     try:
         return str(mlflow_request("experiments/create", {"name": name})["experiment_id"])
     except urllib.error.HTTPError as error:
-        if error.code != 400:  # noqa: PLR2004 (RESOURCE_ALREADY_EXISTS answers 400)
+        if error.code != 400:
             raise
     query = urllib.parse.urlencode({"experiment_name": name})
     return str(mlflow_request(f"experiments/get-by-name?{query}")["experiment"]["experiment_id"])
@@ -46,7 +46,7 @@ def experiment_id(name: str) -> str:
 def log_example_run(experiment: str, params: dict[str, Any], metrics: dict[str, float]) -> None:
     """One finished run in `experiment` with `params` and `metrics` (name -> value)."""
     if not os.environ.get("MLFLOW_TRACKING_URI"):
-        print("MLflow: MLFLOW_TRACKING_URI is not set; no run logged")  # noqa: T201
+        print("MLflow: MLFLOW_TRACKING_URI is not set; no run logged")
         return
     now_ms = int(time.time() * 1000)
     created = mlflow_request(
@@ -63,4 +63,4 @@ def log_example_run(experiment: str, params: dict[str, Any], metrics: dict[str, 
     }
     mlflow_request("runs/log-batch", batch)
     mlflow_request("runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": now_ms})
-    print(f"MLflow: run {run_id} logged in experiment {experiment}")  # noqa: T201
+    print(f"MLflow: run {run_id} logged in experiment {experiment}")
