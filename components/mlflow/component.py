@@ -18,13 +18,15 @@ Stages, in order:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi_kubernetes.helm.v4 import Chart, RepositoryOptsArgs
 
 from components import versions
-from components.chart_component import ChartComponent, ChartRelease
+from components.chart_component import ChartComponent
 from components.cluster import Cluster
 from components.contract import Deployed
 from components.exposed import ExposedService
@@ -67,6 +69,38 @@ def tcp(port: int) -> k8s.networking.v1.NetworkPolicyPortArgsDict:
     return {"protocol": "TCP", "port": port}
 
 
+# The chart's ini-file initializer runs one `sed` over a small file.
+INI_FILE_INITIALIZER = "ini-file-initializer"
+INI_FILE_INITIALIZER_RESOURCES = {
+    "requests": {"cpu": "10m", "memory": "16Mi"},
+    "limits": {"cpu": "100m", "memory": "64Mi"},
+}
+
+
+def size_ini_file_initializer(
+    args: pulumi.ResourceTransformArgs,
+) -> pulumi.ResourceTransformResult | None:
+    """The chart's Deployment with resources on its ini-file initializer (basic-auth's
+    config), which the chart renders without any and offers no value for."""
+    props = args.props
+    if not isinstance(props, Mapping) or props.get("kind") != "Deployment":
+        return None
+    pod = (props.get("spec") or {}).get("template", {}).get("spec") or {}
+    init = pod.get("initContainers") or []
+    if not any(c.get("name") == INI_FILE_INITIALIZER and not c.get("resources") for c in init):
+        return None
+    sized = [
+        {**c, "resources": INI_FILE_INITIALIZER_RESOURCES}
+        if c.get("name") == INI_FILE_INITIALIZER and not c.get("resources")
+        else c
+        for c in init
+    ]
+    template = {**props["spec"]["template"], "spec": {**pod, "initContainers": sized}}
+    return pulumi.ResourceTransformResult(
+        props={**props, "spec": {**props["spec"], "template": template}}, opts=args.opts
+    )
+
+
 DNS_EGRESS: k8s.networking.v1.NetworkPolicyEgressRuleArgsDict = {
     "to": [{"namespace_selector": {}}],
     "ports": [{"protocol": "UDP", "port": 53}, tcp(53)],
@@ -105,24 +139,31 @@ class Mlflow(ChartComponent):
             args.database, cluster, deployed, args.namespace, self, depends_on=[self.namespace]
         )
         store = self._artifact_store(name, deployed)
-        [self.chart] = self.install_charts(
-            [
-                ChartRelease(
-                    name,
-                    "mlflow",
-                    versions.MLFLOW_CHART,
-                    versions.MLFLOW_CHART_REPO,
-                    chart_values(
-                        args,
-                        cluster,
-                        host=self.host,
-                        database=self.database,
-                        artifacts=store,
-                        metrics=monitoring is not None,
-                    ),
-                )
-            ],
-            depends_on=[*self._secrets(name), *self.database.resources],
+        values = chart_values(
+            args,
+            cluster,
+            host=self.host,
+            database=self.database,
+            artifacts=store,
+            metrics=monitoring is not None,
+        )
+        # Like install_charts, plus a transform: the chart gives its ini-file initializer
+        # no resources and no value to set them.
+        self.chart = Chart(
+            name,
+            chart="mlflow",
+            version=versions.MLFLOW_CHART,
+            repository_opts=RepositoryOptsArgs(repo=versions.MLFLOW_CHART_REPO),
+            namespace=args.namespace,
+            skip_crds=True,
+            values=values,
+            opts=pulumi.ResourceOptions.merge(
+                cluster.chart_options(
+                    self,
+                    depends_on=[self.namespace, *self._secrets(name), *self.database.resources],
+                ),
+                pulumi.ResourceOptions(transforms=[size_ini_file_initializer]),
+            ),
         )
         self._route(name, mesh, jobs)
         clients = [mesh.args.gateway_namespace]
