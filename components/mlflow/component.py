@@ -136,7 +136,13 @@ class Mlflow(ChartComponent):
         self.host = args.routed_host(mesh.args.gateway.hosts)
         self.service = ExposedService(args.namespace, FULLNAME, SERVICE_PORT)
         self.database = deploy_database(
-            args.database, cluster, deployed, args.namespace, self, depends_on=[self.namespace]
+            args.database,
+            cluster,
+            deployed,
+            args.namespace,
+            self,
+            depends_on=[self.namespace],
+            name=name,
         )
         store = self._artifact_store(name, deployed)
         values = chart_values(
