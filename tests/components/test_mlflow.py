@@ -180,6 +180,7 @@ def test_existing_clusters_send_artifacts_to_the_configured_endpoint(
     (server,) = deployment["spec"]["template"]["spec"]["containers"]
     env_vars = {e["name"]: e for e in server["env"]}
     assert env_vars["MLFLOW_S3_ENDPOINT_URL"]["value"] == endpoint.endpoint_url
+    assert env_vars["PGSSLMODE"]["value"] == "require"
     key = env_vars["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]
     assert key["name"] == endpoint.credentials_secret
 
