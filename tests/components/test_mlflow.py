@@ -167,6 +167,13 @@ def test_every_target_runs_the_pinned_server_with_postgres_and_basic_auth(
         assert values["telemetry"] == {"enabled": False}
         config = one(env, "ConfigMap", "mlflow-env-configmap", "mlflow")
         assert config["data"]["MLFLOW_DISABLE_TELEMETRY"] == "true"
+        pod = one(env, "Deployment", FULLNAME, "mlflow")["spec"]["template"]["spec"]
+        # Every container, the chart's ini-file initializer included, has resources.
+        for container in [*pod["initContainers"], *pod["containers"]]:
+            assert container["resources"]["limits"], container["name"]
+        # The chart's env Secret has no keys here (the database's Secret has them): its
+        # empty `data` stays null in the plan, as the schema allows.
+        assert one(env, "Secret", "mlflow-env-secret", "mlflow").get("data") is None
 
 
 def test_existing_clusters_send_artifacts_to_the_configured_endpoint(
