@@ -9,9 +9,9 @@ Secret the operator's built-in certificate rotation fills, plus a ConfigMap that
 init container the operator adds to PyTorchJob workers a restricted securityContext. The
 operator watches every namespace, so jobs in the jobs namespace are reconciled. With
 `replicas` above 1 the replicas elect a leader (with the Role that needs). With
-`example: true` it also runs a PyTorchJob smoke test in the jobs namespace (which logs its run
-to MLflow when the environment deploys MLflow), on one GPU when
-the cluster has GPU nodes and on CPU otherwise.
+`example: true` it also runs a PyTorchJob smoke test in the jobs namespace, on one GPU when
+the cluster has GPU nodes and on CPU otherwise; it logs its run to MLflow when the
+environment deploys MLflow.
 
 Inputs: `TrainingOperatorArgs`, the `Cluster` and the `JobsNamespace`.
 """
