@@ -33,6 +33,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # network, not the internet.
         "cert_manager": {"replicas": 2},
         "mesh": {"istiod_replicas": 2, "gateway": {"internal": True, "min_replicas": 2}},
+        # Two MLflow servers (stateless: PostgreSQL and the object store hold everything)
+        # keep tracking up through a node drain.
+        "mlflow": {"replicas": 2},
     },
 }
 
