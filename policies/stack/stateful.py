@@ -14,6 +14,9 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         # Kubernetes volumes
         "kubernetes:core/v1:PersistentVolumeClaim",
         "kubernetes:core/v1:PersistentVolume",
+        # A CloudNativePG PostgreSQL cluster (MLflow's database off EKS): its volume claims
+        # are the operator's, owned by it, and go with it.
+        "kubernetes:postgresql.cnpg.io/v1:Cluster",
         # AWS
         "aws:s3/bucket:Bucket",
         "aws:s3/bucketV2:BucketV2",

@@ -75,6 +75,7 @@ class CloudNativePgBackupArgs(FrozenModel):
     retention_days: int = Field(30, ge=1, le=3650, description="Days backups are kept.")
     schedule: str = Field(
         "0 0 3 * * *",
+        pattern=r"^\S+( \S+){5}$",
         description="ScheduledBackup cron, six fields with seconds first (03:00 daily).",
     )
 
@@ -113,9 +114,11 @@ class MlflowDatabaseArgs(FrozenModel):
     password: str | None = Field(
         None,
         description=(
-            "eks only, required there: the RDS master password, set with `pulumi config set "
-            "--secret --path plinth:mlflow.database.password` (Plinth never generates one). "
-            "CloudNativePG generates its own into the `<cluster_name>-app` Secret."
+            "eks only: the RDS master password, set with `pulumi config set --secret --path "
+            "plinth:mlflow.database.password`; Plinth writes it to the Secret mlflow-database "
+            "in MLflow's namespace. Unset: RDS generates one into Secrets Manager and the team "
+            "creates that Secret from it (Plinth never generates a password). Elsewhere "
+            "CloudNativePG generates it into the Secret `<cluster_name>-app`."
         ),
         json_schema_extra=SECRET_CAPABLE,
     )
