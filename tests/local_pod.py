@@ -27,12 +27,16 @@ import base64
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-INIT_CONTAINER_TIMEOUT_S = 30
+from plinth.engine import SECRET_MARK
+
+INIT_CONTAINER_TIMEOUT_S = 120
+# A container's command line and environment -> the same, rewritten for this machine.
+Localize = Callable[[list[str], dict[str, str]], tuple[list[str], dict[str, str]]]
 
 
 class PodError(Exception):
@@ -76,7 +80,11 @@ class ClusterObjects:
 
     @classmethod
     def of(cls, objects: Sequence[Mapping[str, Any]]) -> ClusterObjects:
-        """ConfigMaps' `data` and Secrets' decoded `data` merged with `stringData`."""
+        """ConfigMaps' `data` and Secrets' decoded `data` merged with `stringData`.
+
+        A plan shows a secret value as `[secret]` (a whole `data` map too, when the chart
+        renders it empty): such values are unknown here and left out, as if absent.
+        """
         config_maps = {
             obj["metadata"]["name"]: dict(obj.get("data") or {})
             for obj in objects
@@ -84,11 +92,8 @@ class ClusterObjects:
         }
         secrets = {
             obj["metadata"]["name"]: {
-                **{
-                    key: base64.b64decode(value).decode()
-                    for key, value in (obj.get("data") or {}).items()
-                },
-                **(obj.get("stringData") or {}),
+                **_known(obj.get("data"), decode=True),
+                **_known(obj.get("stringData"), decode=False),
             }
             for obj in objects
             if obj.get("kind") == "Secret"
@@ -115,6 +120,17 @@ class ClusterObjects:
         return data[reference["key"]]
 
 
+def _known(data: Any, *, decode: bool) -> dict[str, str]:
+    """A Secret's `data` or `stringData` without the values a plan hides (`[secret]`)."""
+    if not isinstance(data, Mapping):
+        return {}
+    return {
+        key: base64.b64decode(value).decode() if decode else str(value)
+        for key, value in data.items()
+        if value != SECRET_MARK
+    }
+
+
 def container_environment(container: Mapping[str, Any], cluster: ClusterObjects) -> dict[str, str]:
     """The container's environment variables: `envFrom`, then `env`, expanded in order."""
     variables: dict[str, str] = {}
@@ -123,7 +139,8 @@ def container_environment(container: Mapping[str, Any], cluster: ClusterObjects)
         for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
             if key in source:
                 reference = source[key]
-                data = cluster.data(kind, reference["name"], optional=bool(reference.get("optional")))
+                optional = bool(reference.get("optional"))
+                data = cluster.data(kind, reference["name"], optional=optional)
                 variables.update({prefix + name: value for name, value in data.items()})
     for entry in container.get("env") or ():
         value = _env_value(entry, variables, cluster)
@@ -207,19 +224,21 @@ class LocalPod:
         ]
         if not container.get("command"):
             raise PodError(f"container {container['name']}: no command (the image's entrypoint)")
-        environment = {
-            name: self.local_path(container, value) for name, value in variables.items()
-        }
+        environment = {name: self.local_path(container, value) for name, value in variables.items()}
         return argv, environment
 
-    def run_init_containers(self, base_environment: Mapping[str, str]) -> None:
-        """Each init container in order, to completion: a PodError when one fails."""
+    def run_init_containers(self, base_environment: Mapping[str, str], localize: Localize) -> None:
+        """Each init container in order, to completion: a PodError when one fails.
+
+        `localize` rewrites each one's command line and environment (after expansion) for
+        this machine, as the caller's mapping of in-cluster addresses says.
+        """
         for container in self.spec.get("initContainers") or ():
-            argv, environment = self.argv_and_environment(container)
-            executable = _executable(argv[0], base_environment)
+            argv, environment = localize(*self.argv_and_environment(container))
+            environment = {**base_environment, **environment}
             result = subprocess.run(
-                [executable, *argv[1:]],
-                env={**base_environment, **environment},
+                [executable(argv[0], environment), *argv[1:]],
+                env=environment,
                 cwd=self.root,
                 capture_output=True,
                 text=True,
@@ -233,7 +252,8 @@ class LocalPod:
                 )
 
 
-def _executable(name: str, environment: Mapping[str, str]) -> str:
+def executable(name: str, environment: Mapping[str, str]) -> str:
+    """The program `name` on the environment's PATH, standing in for the image's."""
     found = shutil.which(name, path=environment.get("PATH"))
     if found is None:
         raise PodError(f"{name} not found on PATH {environment.get('PATH')}")

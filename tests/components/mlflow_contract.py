@@ -38,7 +38,7 @@ from typing import Any
 import boto3
 
 from tests.conftest import ROOT
-from tests.local_pod import ClusterObjects, LocalPod, PodError
+from tests.local_pod import ClusterObjects, LocalPod, PodError, executable
 
 MLFLOW_BIN = ROOT / ".venv-mlflow" / "bin"
 CLIENT_SCRIPT = Path(__file__).with_name("mlflow_contract_client.py")
@@ -65,6 +65,8 @@ class Expectation:
     database_password: str
     admin_user: str
     admin_password: str
+    client_hosts: tuple[str, ...]
+    """The Host headers MLflow's clients send: its gateway host, the name jobs use."""
 
 
 @dataclass(frozen=True)
@@ -100,29 +102,34 @@ class LocalAddresses:
             text = text.replace(in_cluster, local)
         return text
 
-    def localize_environment(self, environment: Mapping[str, str]) -> dict[str, str]:
+    def localize(
+        self, argv: list[str], environment: dict[str, str], container_port: int | None = None
+    ) -> tuple[list[str], dict[str, str]]:
+        """A container's expanded command line and environment, pointed at local servers.
+
+        `container_port`: the port of the container whose server this is (its `--host`
+        and `--port` are rewritten); None for the other (init) containers.
+        """
         localized = {name: self.localize_text(value) for name, value in environment.items()}
-        if (
-            localized.get("PGHOST") in self.database_hosts
-            and localized.get("PGPORT") == str(self.database_port)
+        if localized.get("PGHOST") in self.database_hosts and localized.get("PGPORT") == str(
+            self.database_port
         ):
             localized["PGHOST"], port = self.local_database
             localized["PGPORT"] = str(port)
-        return localized
+        return [self._localize_word(word, container_port) for word in argv], localized
 
-    def localize_args(self, argv: Sequence[str], container_port: int) -> list[str]:
-        localized = []
-        for word in argv:
-            if word.startswith("--host="):
-                word = "--host=127.0.0.1"
-            elif word.startswith("--port="):
-                if word != f"--port={container_port}":
-                    raise ContractError(
-                        f"MLflow listens on {word}, the container's port is {container_port}"
-                    )
-                word = f"--port={self.listen_port}"
-            localized.append(self.localize_text(word))
-        return localized
+    def _localize_word(self, word: str, container_port: int | None) -> str:
+        if container_port is None:
+            return self.localize_text(word)
+        if word.startswith("--host="):
+            return "--host=127.0.0.1"
+        if word.startswith("--port="):
+            if word != f"--port={container_port}":
+                raise ContractError(
+                    f"MLflow listens on {word}, the container's port is {container_port}"
+                )
+            return f"--port={self.listen_port}"
+        return self.localize_text(word)
 
 
 def free_port() -> int:
@@ -159,7 +166,9 @@ class LocalPostgres:
             "--auth-local=trust", "--auth-host=scram-sha-256",
         )  # fmt: skip
         options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir} -c fsync=off"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(root / "log"), "-o", options, "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(root / "log"), "-o", options, "-w", "start"
+        )
 
     def create_database(self, name: str, owner: str, password: str) -> None:
         """A login role `owner` with `password`, owning a new database `name`."""
@@ -243,12 +252,15 @@ def check_contract(
     with running_mlflow(objects, addresses, workdir) as base_url:
         _check_refused(base_url, None)
         _check_refused(base_url, (expectation.admin_user, expectation.admin_password + "-wrong"))
+        admin = (expectation.admin_user, expectation.admin_password)
+        for host in expectation.client_hosts:
+            _get(f"{base_url}/api/2.0/mlflow/experiments/search?max_results=1", admin, host)
         run = _client_round_trip(base_url, expectation, workdir)
         artifact = run["request"]["artifact"]
         proxied = _get(
             f"{base_url}/api/2.0/mlflow-artifacts/artifacts/{run['experiment_id']}/"
             f"{run['run_id']}/artifacts/{artifact['path']}",
-            (expectation.admin_user, expectation.admin_password),
+            admin,
         )
         if proxied != artifact["text"].encode():
             raise ContractError(f"the proxied artifact API returned {proxied[:100]!r}")
@@ -273,24 +285,25 @@ def running_mlflow(
     """The MLflow Deployment's pod run here; its base URL while it runs."""
     spec = mlflow_deployment(objects)["spec"]["template"]["spec"]
     pod = LocalPod(spec, ClusterObjects.of(objects), workdir / "pod")
-    home = workdir / "home"
-    home.mkdir()
-    base = {"PATH": f"{MLFLOW_BIN}:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
     container = next(c for c in spec["containers"] if c.get("command") == ["mlflow"])
-    try:
-        pod.run_init_containers(base)
-        _localize_volumes(pod, addresses)
-        argv, environment = pod.argv_and_environment(container)
-    except PodError as error:
-        raise ContractError(f"the pod would not start: {error}") from None
     probe = container["readinessProbe"]["httpGet"]
     container_port = _container_port(container, probe["port"])
-    argv = addresses.localize_args(argv, container_port)
+    base = _base_environment(workdir)
+    try:
+        pod.run_init_containers(base, addresses.localize)
+        _localize_volumes(pod, addresses)
+        argv, environment = addresses.localize(
+            *pod.argv_and_environment(container), container_port=container_port
+        )
+        environment = {**base, **environment}
+        program = executable(argv[0], environment)
+    except PodError as error:
+        raise ContractError(f"the pod would not start: {error}") from None
     log_path = workdir / "mlflow.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(MLFLOW_BIN / argv[0]), *argv[1:]],
-            env={**base, **addresses.localize_environment(environment)},
+            [program, *argv[1:]],
+            env=environment,
             cwd=workdir,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -302,6 +315,20 @@ def running_mlflow(
         yield base_url
     finally:
         _stop(process)
+
+
+def _base_environment(workdir: Path) -> dict[str, str]:
+    """What the image gives every container before the pod's own environment: MLflow on
+    PATH, a home of its own. And one worker (MLflow's default is 4) on the test machine;
+    a `--workers` the rendering passed would still win."""
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
+    return {
+        "PATH": f"{MLFLOW_BIN}:/usr/bin:/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "MLFLOW_WORKERS": "1",
+    }
 
 
 def _localize_volumes(pod: LocalPod, addresses: LocalAddresses) -> None:
@@ -349,20 +376,26 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=15)
 
 
-def _request(url: str, credentials: tuple[str, str] | None) -> urllib.request.Request:
+def _request(
+    url: str, credentials: tuple[str, str] | None, host: str | None = None
+) -> urllib.request.Request:
     request = urllib.request.Request(url)  # noqa: S310 (http to 127.0.0.1)
+    if host is not None:
+        request.add_header("Host", host)
     if credentials is not None:
         token = b64encode(":".join(credentials).encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     return request
 
 
-def _get(url: str, credentials: tuple[str, str] | None) -> bytes:
+def _get(url: str, credentials: tuple[str, str] | None, host: str | None = None) -> bytes:
+    request = _request(url, credentials, host)
     try:
-        with urllib.request.urlopen(_request(url, credentials), timeout=30) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             return bytes(response.read())
     except urllib.error.HTTPError as error:
-        raise ContractError(f"GET {url}: HTTP {error.code}") from None
+        via = f" with Host {host}" if host else ""
+        raise ContractError(f"GET {url}{via}: HTTP {error.code}") from None
 
 
 def _check_refused(base_url: str, credentials: tuple[str, str] | None) -> None:
@@ -380,7 +413,7 @@ def _check_refused(base_url: str, credentials: tuple[str, str] | None) -> None:
 
 def _client_round_trip(base_url: str, expectation: Expectation, workdir: Path) -> dict[str, Any]:
     """MLflow's client, with the admin credentials: what it logged and read back."""
-    request = {
+    request: dict[str, Any] = {
         "tracking_uri": base_url,
         "experiment": "plinth-contract",
         "params": {"learning_rate": "0.01", "epochs": "3"},
@@ -390,8 +423,7 @@ def _client_round_trip(base_url: str, expectation: Expectation, workdir: Path) -
         "output": str(workdir / "client-result.json"),
     }
     environment = {
-        "PATH": f"{MLFLOW_BIN}:/usr/bin:/bin",
-        "HOME": str(workdir / "home"),
+        **_base_environment(workdir),
         "MLFLOW_TRACKING_USERNAME": expectation.admin_user,
         "MLFLOW_TRACKING_PASSWORD": expectation.admin_password,
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
@@ -410,7 +442,7 @@ def _client_round_trip(base_url: str, expectation: Expectation, workdir: Path) -
     run: dict[str, Any] = json.loads(Path(request["output"]).read_text())
     if run["params"] != request["params"] or run["metrics"] != request["metrics"]:
         raise ContractError(f"read back {run['params']} {run['metrics']}, logged {request}")
-    if run["artifact_text"] != request["artifact"]["text"]:  # type: ignore[index]
+    if run["artifact_text"] != request["artifact"]["text"]:
         raise ContractError(f"the artifact read back is {run['artifact_text']!r}")
     version = run["model_version"]
     if version["name"] != request["model"] or version["run_id"] != run["run_id"]:

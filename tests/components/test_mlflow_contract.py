@@ -1,4 +1,18 @@
-"""The real-server test of MLflow's contract (issue 13, item 4): see mlflow_contract.py."""
+"""The real-server test of MLflow's contract (issue 13, item 4): see mlflow_contract.py.
+
+The objects are the ones `plinth synth onprem` renders (an existing cluster: S3-compatible
+artifact store, CloudNativePG database). What a real cluster adds to them, the test adds:
+
+- the operator's part: CloudNativePG creates the role and database the Cluster's
+  `bootstrap.initdb` names and a password into the Secret `<cluster>-app`; the test
+  creates the role and database the environment's config names in its PostgreSQL and
+  fills that Secret with the same password;
+- the team's part: the Secrets the README has the team create (the S3 key pair, the
+  admin's credentials, the Flask secret key), with the keys the docs name.
+
+Then each scenario is one MLflow start: the rendering as it is must keep the contract;
+each broken rendering (wrong bucket, wrong database, auth off) must fail it.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +21,23 @@ import copy
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from moto.server import ThreadedMotoServer
 
-from plinth import helm
-from plinth.rendering import parse_manifests
+from components.mesh import COMPONENT as MESH
+from components.mlflow import COMPONENT as MLFLOW
+from components.mlflow.args import MlflowArgs
+from components.mlflow.database.cloudnative_pg import (
+    POSTGRES_PORT,
+    app_secret,
+    read_write_service,
+)
+from components.mlflow.values import FLASK_SECRET, FLASK_SECRET_KEY
 from tests.components.mlflow_contract import (
     ContractError,
+    ContractReport,
     Expectation,
     LocalAddresses,
     LocalPostgres,
@@ -24,19 +47,48 @@ from tests.components.mlflow_contract import (
     mlflow_deployment,
     s3_client,
 )
-from tests.conftest import upstream_dir
+from tests.conftest import SynthesizedEnvironment
 
-DATABASE_HOST = "mlflow-db-rw.mlflow.svc"
-OBJECT_STORE_URL = "http://minio.storage.svc:9000"
-EXPECTATION = Expectation(
-    bucket="ml-artifacts",
-    prefix="mlflow",
-    database="mlflow",
-    database_user="mlflow",
-    database_password="db-password-of-the-test",  # noqa: S106 (the test's own server)
-    admin_user="admin",
-    admin_password="admin-password-of-the-test",  # noqa: S106 (the test's own server)
-)
+ENVIRONMENT = "onprem"
+# The passwords the test's operator and team choose (its own throwaway servers).
+DATABASE_PASSWORD = "operator-chosen-password"  # noqa: S105
+ADMIN_PASSWORD = "team-chosen-admin-password"  # noqa: S105
+
+
+@pytest.fixture(scope="module")
+def onprem(synthesized: dict[str, SynthesizedEnvironment]) -> SynthesizedEnvironment:
+    return synthesized[ENVIRONMENT]
+
+
+@pytest.fixture(scope="module")
+def settings(onprem: SynthesizedEnvironment) -> MlflowArgs:
+    """The environment's `plinth:mlflow` settings."""
+    return onprem.environment.platform.args(MLFLOW)
+
+
+@pytest.fixture(scope="module")
+def expectation(onprem: SynthesizedEnvironment, settings: MlflowArgs) -> Expectation:
+    """What the environment's config names: the bucket, the database, the admin, the hosts."""
+    assert settings.s3_endpoint is not None, f"{ENVIRONMENT} has no S3-compatible store"
+    gateway_hosts = onprem.environment.platform.args(MESH).gateway.hosts
+    return Expectation(
+        bucket=settings.s3_endpoint.bucket,
+        prefix=settings.artifact_prefix,
+        database=settings.database.name,
+        database_user=settings.database.username,
+        database_password=DATABASE_PASSWORD,
+        admin_user=settings.admin_username,
+        admin_password=ADMIN_PASSWORD,
+        client_hosts=(settings.routed_host(gateway_hosts), _jobs_tracking_host(onprem.objects)),
+    )
+
+
+def _jobs_tracking_host(objects: list[dict[str, Any]]) -> str:
+    """The Host header of the tracking URI the jobs' ConfigMap gives them."""
+    for obj in objects:
+        if obj.get("kind") == "ConfigMap" and "MLFLOW_TRACKING_URI" in (obj.get("data") or {}):
+            return str(urlsplit(obj["data"]["MLFLOW_TRACKING_URI"]).netloc)
+    raise AssertionError("no ConfigMap gives jobs MLFLOW_TRACKING_URI")
 
 
 def _secret(name: str, data: Mapping[str, str]) -> dict[str, Any]:
@@ -45,134 +97,134 @@ def _secret(name: str, data: Mapping[str, str]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def rendered() -> list[dict[str, Any]]:
-    """The MLflow chart's objects, plus the Secrets the cluster provides."""
-    values = {
-        "backendStore": {
-            "postgres": {"enabled": True, "host": DATABASE_HOST, "port": 5432, "database": "mlflow"},
-            "existingDatabaseSecret": {
-                "name": "mlflow-db-app", "usernameKey": "username", "passwordKey": "password",
-            },
-        },
-        "artifactRoot": {
-            "proxiedArtifactStorage": True,
-            "s3": {
-                "enabled": True, "bucket": "ml-artifacts", "path": "mlflow",
-                "existingSecret": {
-                    "name": "mlflow-s3",
-                    "keyOfAccessKeyId": "AWS_ACCESS_KEY_ID",
-                    "keyOfSecretAccessKey": "AWS_SECRET_ACCESS_KEY",
-                },
-            },
-        },
-        "extraEnvVars": {"MLFLOW_S3_ENDPOINT_URL": OBJECT_STORE_URL},
-        "auth": {
-            "enabled": True,
-            "existingAdminSecret": {
-                "name": "mlflow-admin", "usernameKey": "username", "passwordKey": "password",
-            },
-            "postgres": {
-                "enabled": True, "host": DATABASE_HOST, "port": 5432, "database": "mlflow",
-                "existingSecret": {
-                    "name": "mlflow-db-app", "usernameKey": "username", "passwordKey": "password",
-                },
-            },
-        },
-        "flaskServerSecretKey": "contract-test",
-    }  # fmt: skip
-    texts = helm.render(
-        upstream_dir() / "mlflow/1.11.5/charts/mlflow",
-        values,
-        release="mlflow",
-        namespace="mlflow",
-        kube_version="v1.33.0",
-        api_versions=[],
-        include_crds=False,
-    )
-    objects = parse_manifests(text for path, text in sorted(texts.items()) if "NOTES" not in path)
-    provided = [
-        _secret("mlflow-db-app", {"username": "mlflow", "password": EXPECTATION.database_password}),
-        _secret("mlflow-admin", {"username": "admin", "password": EXPECTATION.admin_password}),
-        _secret("mlflow-s3", {"AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "secret"}),
+def rendered(
+    onprem: SynthesizedEnvironment, settings: MlflowArgs, expectation: Expectation
+) -> list[dict[str, Any]]:
+    """MLflow's namespace as the cluster holds it: what Plinth renders there, plus the
+    Secrets the operator and the team create (unless Plinth renders them itself)."""
+    assert settings.s3_endpoint is not None
+    objects = [
+        obj
+        for obj in onprem.objects
+        if (obj.get("metadata") or {}).get("namespace") == settings.namespace
     ]
-    return [*objects, *provided]
+    cluster_name = settings.database.cloudnative_pg.cluster_name
+    provided = [
+        _secret(
+            app_secret(cluster_name),
+            {"username": expectation.database_user, "password": expectation.database_password},
+        ),
+        _secret(
+            settings.admin_secret,
+            {"username": expectation.admin_user, "password": expectation.admin_password},
+        ),
+        _secret(
+            settings.s3_endpoint.credentials_secret,
+            {"AWS_ACCESS_KEY_ID": "team-key-id", "AWS_SECRET_ACCESS_KEY": "team-secret-key"},
+        ),
+        _secret(FLASK_SECRET, {FLASK_SECRET_KEY: "team-chosen-flask-key"}),
+    ]
+    names = {obj["metadata"]["name"] for obj in objects if obj["kind"] == "Secret"}
+    return [*objects, *(secret for secret in provided if secret["metadata"]["name"] not in names)]
 
 
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[LocalPostgres]:
+def postgres(expectation: Expectation) -> Iterator[LocalPostgres]:
+    """PostgreSQL holding only the database and role the environment's config names."""
     with local_postgres() as server:
         server.create_database(
-            EXPECTATION.database, EXPECTATION.database_user, EXPECTATION.database_password
+            expectation.database, expectation.database_user, expectation.database_password
         )
         yield server
 
 
 @pytest.fixture(scope="module")
-def moto_s3() -> Iterator[str]:
+def moto_s3(expectation: Expectation) -> Iterator[str]:
+    """moto's S3 server holding only the bucket the environment's config names."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
-    s3_client(url).create_bucket(Bucket=EXPECTATION.bucket)
+    s3_client(url).create_bucket(Bucket=expectation.bucket)
     yield url
     server.stop()
 
 
 @pytest.fixture
-def addresses(postgres: LocalPostgres, moto_s3: str) -> LocalAddresses:
+def addresses(settings: MlflowArgs, postgres: LocalPostgres, moto_s3: str) -> LocalAddresses:
+    """The in-cluster addresses the config names, and the local servers standing in."""
+    assert settings.s3_endpoint is not None
+    service = read_write_service(settings.database.cloudnative_pg.cluster_name)
+    namespace = settings.namespace
     return LocalAddresses(
         listen_port=free_port(),
-        database_hosts=(DATABASE_HOST,),
-        database_port=5432,
+        database_hosts=(
+            service,
+            f"{service}.{namespace}",
+            f"{service}.{namespace}.svc",
+            f"{service}.{namespace}.svc.cluster.local",
+        ),
+        database_port=POSTGRES_PORT,
         local_database=("127.0.0.1", postgres.port),
-        object_store_url=OBJECT_STORE_URL,
+        object_store_url=settings.s3_endpoint.endpoint_url.rstrip("/"),
         local_object_store_url=moto_s3,
     )
 
 
-def _check(objects: list[dict[str, Any]], addresses: LocalAddresses, moto_s3: str, tmp_path: Path) -> Any:
-    return check_contract(objects, EXPECTATION, addresses, s3_client(moto_s3), tmp_path)
+@pytest.fixture
+def contract(
+    expectation: Expectation, addresses: LocalAddresses, moto_s3: str, tmp_path: Path
+) -> Any:
+    """The contract check of some objects, against this module's servers."""
+
+    def check(objects: list[dict[str, Any]]) -> ContractReport:
+        return check_contract(objects, expectation, addresses, s3_client(moto_s3), tmp_path)
+
+    return check
 
 
-def test_contract_holds(
-    rendered: list[dict[str, Any]], addresses: LocalAddresses, moto_s3: str, tmp_path: Path
+def test_the_rendered_configuration_keeps_the_contract(
+    rendered: list[dict[str, Any]], contract: Any, expectation: Expectation
 ) -> None:
-    report = _check(rendered, addresses, moto_s3, tmp_path)
-    assert report.artifact_key.startswith(f"{EXPECTATION.prefix}/")
+    report = contract(rendered)
+    assert report.artifact_key.startswith(f"{expectation.prefix}/")
     assert report.run["model_version"]["version"] == "1"
 
 
-def _main_args(objects: list[dict[str, Any]]) -> list[str]:
-    container = mlflow_deployment(objects)["spec"]["template"]["spec"]["containers"][0]
+def _server_args(objects: list[dict[str, Any]]) -> list[str]:
+    containers = mlflow_deployment(objects)["spec"]["template"]["spec"]["containers"]
+    container = next(c for c in containers if c["command"] == ["mlflow"])
     return container["args"]  # type: ignore[no-any-return]
 
 
-def test_auth_off_fails(
-    rendered: list[dict[str, Any]], addresses: LocalAddresses, moto_s3: str, tmp_path: Path
+def test_auth_off_breaks_the_contract(rendered: list[dict[str, Any]], contract: Any) -> None:
+    broken = copy.deepcopy(rendered)
+    args = _server_args(broken)
+    args[:] = [arg for arg in args if not arg.startswith("--app-name=")]
+    with pytest.raises(ContractError, match="unauthenticated request was answered 200, not 401"):
+        contract(broken)
+
+
+def test_a_wrong_bucket_breaks_the_contract(
+    rendered: list[dict[str, Any]], contract: Any, expectation: Expectation
 ) -> None:
     broken = copy.deepcopy(rendered)
-    args = _main_args(broken)
-    args[:] = [arg for arg in args if not arg.startswith("--app-name")]
-    with pytest.raises(ContractError, match="unauthenticated request was answered 200"):
-        _check(broken, addresses, moto_s3, tmp_path)
+    args = _server_args(broken)
+    destination = f"s3://{expectation.bucket}/"
+    assert any(destination in arg for arg in args)
+    args[:] = [arg.replace(destination, "s3://another-bucket/") for arg in args]
+    with pytest.raises(ContractError, match="the MLflow client failed"):
+        contract(broken)
 
 
-def test_wrong_bucket_fails(
-    rendered: list[dict[str, Any]], addresses: LocalAddresses, moto_s3: str, tmp_path: Path
+def test_a_wrong_database_breaks_the_contract(
+    rendered: list[dict[str, Any]], contract: Any, expectation: Expectation
 ) -> None:
     broken = copy.deepcopy(rendered)
-    args = _main_args(broken)
-    args[:] = [arg.replace("s3://ml-artifacts/", "s3://other-bucket/") for arg in args]
-    with pytest.raises(ContractError, match="client failed"):
-        _check(broken, addresses, moto_s3, tmp_path)
-
-
-def test_wrong_database_fails(
-    rendered: list[dict[str, Any]], addresses: LocalAddresses, moto_s3: str, tmp_path: Path
-) -> None:
-    broken = copy.deepcopy(rendered)
-    for obj in broken:
-        if obj["kind"] == "ConfigMap" and "PGDATABASE" in obj.get("data", {}):
-            obj["data"]["PGDATABASE"] = "other"
-    with pytest.raises(ContractError, match="exited"):
-        _check(broken, addresses, moto_s3, tmp_path)
+    environment = next(
+        obj for obj in broken if obj["kind"] == "ConfigMap" and "PGDATABASE" in obj.get("data", {})
+    )
+    assert environment["data"]["PGDATABASE"] == expectation.database
+    environment["data"]["PGDATABASE"] = "another_database"
+    with pytest.raises(ContractError, match='database "another_database" does not exist'):
+        contract(broken)
