@@ -27,6 +27,7 @@ import base64
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any
 from plinth.engine import SECRET_MARK
 
 INIT_CONTAINER_TIMEOUT_S = 120
+LOG_TAIL_CHARS = 800
 # A container's command line and environment -> the same, rewritten for this machine.
 Localize = Callable[[list[str], dict[str, str]], tuple[list[str], dict[str, str]]]
 
@@ -227,29 +229,51 @@ class LocalPod:
         environment = {name: self.local_path(container, value) for name, value in variables.items()}
         return argv, environment
 
-    def run_init_containers(self, base_environment: Mapping[str, str], localize: Localize) -> None:
+    def run_init_containers(
+        self, base_environment: Mapping[str, str], localize: Localize, *, doomed: str = ""
+    ) -> None:
         """Each init container in order, to completion: a PodError when one fails.
 
         `localize` rewrites each one's command line and environment (after expansion) for
-        this machine, as the caller's mapping of in-cluster addresses says.
+        this machine, as the caller's mapping of in-cluster addresses says. `doomed`: a
+        text the programs print when they retry what failed (MLflow retries its database
+        connection for 100 s); when the caller's servers are up from the start, a retry can
+        only fail again, so the container is stopped there and reported as failed.
         """
         for container in self.spec.get("initContainers") or ():
             argv, environment = localize(*self.argv_and_environment(container))
             environment = {**base_environment, **environment}
-            result = subprocess.run(
-                [executable(argv[0], environment), *argv[1:]],
-                env=environment,
-                cwd=self.root,
-                capture_output=True,
-                text=True,
-                timeout=INIT_CONTAINER_TIMEOUT_S,
-                check=False,
-            )
-            if result.returncode != 0:
-                raise PodError(
-                    f"init container {container['name']} exited {result.returncode}: "
-                    f"{(result.stderr or result.stdout).strip()[-500:]}"
+            log_path = self.root / f"{container['name']}.log"
+            with log_path.open("w") as log:
+                process = subprocess.Popen(
+                    [executable(argv[0], environment), *argv[1:]],
+                    env=environment,
+                    cwd=self.root,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
+            returncode = _wait(process, log_path, doomed)
+            if returncode != 0:
+                raise PodError(
+                    f"init container {container['name']} exited {returncode}: "
+                    f"{log_path.read_text().strip()[-LOG_TAIL_CHARS:]}"
+                )
+
+
+def _wait(process: subprocess.Popen[bytes], log_path: Path, doomed: str) -> int:
+    """The process's exit code; -9 when it was stopped for printing `doomed`."""
+    deadline = time.monotonic() + INIT_CONTAINER_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return process.returncode
+        if doomed and doomed in log_path.read_text():
+            process.kill()
+            process.wait()
+            return process.returncode
+        time.sleep(0.2)
+    process.kill()
+    process.wait()
+    raise PodError(f"{log_path.stem} still running after {INIT_CONTAINER_TIMEOUT_S} s")
 
 
 def executable(name: str, environment: Mapping[str, str]) -> str:

@@ -45,6 +45,8 @@ CLIENT_SCRIPT = Path(__file__).with_name("mlflow_contract_client.py")
 READY_TIMEOUT_S = 60
 CLIENT_TIMEOUT_S = 120
 LOG_TAIL_CHARS = 1500
+# What MLflow logs before it retries a database connection (mlflow/store/db/utils.py).
+RETRYING = "SQLAlchemy engine could not be created"
 # Postgres refuses to run as root; as root the test runs it as this account (the Debian
 # package creates it), or as nobody where it is missing.
 POSTGRES_ACCOUNTS = ("postgres", "nobody")
@@ -290,7 +292,7 @@ def running_mlflow(
     container_port = _container_port(container, probe["port"])
     base = _base_environment(workdir)
     try:
-        pod.run_init_containers(base, addresses.localize)
+        pod.run_init_containers(base, addresses.localize, doomed=RETRYING)
         _localize_volumes(pod, addresses)
         argv, environment = addresses.localize(
             *pod.argv_and_environment(container), container_port=container_port
@@ -356,6 +358,9 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> N
                 f"MLflow exited {process.returncode} before it was ready: "
                 f"{log_path.read_text()[-LOG_TAIL_CHARS:]}"
             )
+        log = log_path.read_text()
+        if RETRYING in log:  # our PostgreSQL is up: a retry fails again
+            raise ContractError(f"MLflow cannot use its database: {log[-LOG_TAIL_CHARS:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (http to 127.0.0.1)
                 return
