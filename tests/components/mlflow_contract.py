@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -45,6 +46,9 @@ CLIENT_SCRIPT = Path(__file__).with_name("mlflow_contract_client.py")
 READY_TIMEOUT_S = 60
 CLIENT_TIMEOUT_S = 120
 LOG_TAIL_CHARS = 1500
+SERVER_LOG = "mlflow.log"
+# A Python traceback's last line: `module.ExceptionName: message`.
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|NoSuch\w+): .*$", re.MULTILINE)
 # What MLflow logs before it retries a database connection (mlflow/store/db/utils.py).
 RETRYING = "SQLAlchemy engine could not be created"
 # Postgres refuses to run as root; as root the test runs it as this account (the Debian
@@ -301,7 +305,7 @@ def running_mlflow(
         program = executable(argv[0], environment)
     except PodError as error:
         raise ContractError(f"the pod would not start: {error}") from None
-    log_path = workdir / "mlflow.log"
+    log_path = workdir / SERVER_LOG
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [program, *argv[1:]],
@@ -416,6 +420,12 @@ def _check_refused(base_url: str, credentials: tuple[str, str] | None) -> None:
         raise ContractError(f"{who} was answered {status}, not 401: authentication is off")
 
 
+def _last_exception(log_path: Path) -> str:
+    """The last exception line in a log, or that there is none."""
+    found = EXCEPTION_LINE.findall(log_path.read_text())
+    return str(found[-1])[:LOG_TAIL_CHARS] if found else "none logged"
+
+
 def _client_round_trip(base_url: str, expectation: Expectation, workdir: Path) -> dict[str, Any]:
     """MLflow's client, with the admin credentials: what it logged and read back."""
     request: dict[str, Any] = {
@@ -443,7 +453,10 @@ def _client_round_trip(base_url: str, expectation: Expectation, workdir: Path) -
     )
     if result.returncode != 0:
         error = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "no output"
-        raise ContractError(f"the MLflow client failed: {error}")
+        raise ContractError(
+            f"the MLflow client failed: {error}; the server's last error: "
+            f"{_last_exception(workdir / SERVER_LOG)}"
+        )
     run: dict[str, Any] = json.loads(Path(request["output"]).read_text())
     if run["params"] != request["params"] or run["metrics"] != request["metrics"]:
         raise ContractError(f"read back {run['params']} {run['metrics']}, logged {request}")

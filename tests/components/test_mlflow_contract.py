@@ -213,7 +213,7 @@ def test_a_wrong_bucket_breaks_the_contract(
     destination = f"s3://{expectation.bucket}/"
     assert any(destination in arg for arg in args)
     args[:] = [arg.replace(destination, "s3://another-bucket/") for arg in args]
-    with pytest.raises(ContractError, match="the MLflow client failed"):
+    with pytest.raises(ContractError, match=r"client failed.*\(NoSuchBucket\)"):
         contract(broken)
 
 
