@@ -54,6 +54,12 @@ RETRYING = "SQLAlchemy engine could not be created"
 # Postgres refuses to run as root; as root the test runs it as this account (the Debian
 # package creates it), or as nobody where it is missing.
 POSTGRES_ACCOUNTS = ("postgres", "nobody")
+# The superuser over the Unix socket (the test's own setup); everyone else over TCP with
+# TLS and a password.
+HOST_BASED_AUTHENTICATION = """\
+local all all trust
+hostssl all all 127.0.0.1/32 scram-sha-256
+"""
 
 
 class ContractError(Exception):
@@ -157,7 +163,9 @@ def postgres_bin() -> Path:
 
 
 class LocalPostgres:
-    """A throwaway PostgreSQL cluster in `root`, on 127.0.0.1 only, password-checked."""
+    """A throwaway PostgreSQL cluster in `root`, on 127.0.0.1 only: TLS, as CloudNativePG
+    and RDS serve it (a self-signed certificate, which sslmode `require` accepts), and
+    required, so a client that does not ask for TLS is refused; passwords checked."""
 
     def __init__(self, root: Path) -> None:
         self.bin = postgres_bin()
@@ -168,13 +176,21 @@ class LocalPostgres:
         if self.account is not None:
             shutil.chown(root, self.account, self.account)
         self._run(
-            "initdb", "-D", str(self.data), "-U", "postgres", "-E", "UTF8", "--no-sync",
-            "--auth-local=trust", "--auth-host=scram-sha-256",
+            self.bin / "initdb", "-D", str(self.data), "-U", "postgres", "-E", "UTF8",
+            "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256",
         )  # fmt: skip
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir} -c fsync=off"
         self._run(
-            "pg_ctl", "-D", str(self.data), "-l", str(root / "log"), "-o", options, "-w", "start"
-        )
+            Path("/usr/bin/openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+            "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-keyout", str(self.data / "server.key"), "-out", str(self.data / "server.crt"),
+        )  # fmt: skip
+        (self.data / "server.key").chmod(0o600)
+        (self.data / "pg_hba.conf").write_text(HOST_BASED_AUTHENTICATION)
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.socket_dir} -c fsync=off -c ssl=on"
+        self._run(
+            self.bin / "pg_ctl", "-D", str(self.data), "-l", str(root / "log"),
+            "-o", options, "-w", "start",
+        )  # fmt: skip
 
     def create_database(self, name: str, owner: str, password: str) -> None:
         """A login role `owner` with `password`, owning a new database `name`."""
@@ -185,20 +201,22 @@ class LocalPostgres:
     def sql(self, statement: str) -> None:
         """One statement as the superuser, over the Unix socket."""
         self._run(
-            "psql", "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres",
+            self.bin / "psql", "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres",
             "-v", "ON_ERROR_STOP=1", "-qc", statement,
         )  # fmt: skip
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self._run(self.bin / "pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
-    def _run(self, program: str, *args: str) -> None:
-        command = [str(self.bin / program), *args]
+    def _run(self, program: Path, *args: str) -> None:
+        """`program` as the account PostgreSQL runs as."""
+        command = [str(program), *args]
         if self.account is not None:
             command = ["runuser", "-u", self.account, "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
         if result.returncode != 0:
-            raise ContractError(f"{program} failed: {(result.stderr or result.stdout).strip()}")
+            output = (result.stderr or result.stdout).strip()
+            raise ContractError(f"{program.name} failed: {output}")
 
 
 def _postgres_account() -> str | None:
