@@ -451,12 +451,13 @@ def child_entry(
 
 def _as_inputs(obj: Mapping[str, Any]) -> dict[str, Any]:
     """The object as plan inputs, each value of a Secret's data marked secret (its keys
-    stay, as the engine shows them, so the object keeps its schema's shape)."""
+    stay, as the engine shows them, so the object keeps its schema's shape; an empty
+    `data:`, which a chart renders as null, stays null)."""
     inputs = dict(obj)
     if inputs.get("apiVersion") == "v1" and inputs.get("kind") == "Secret":
         for key in ("data", "stringData"):
             if isinstance(inputs.get(key), Mapping):
                 inputs[key] = dict.fromkeys(sorted(inputs[key]), SECRET_MARK)
-            elif key in inputs:
+            elif inputs.get(key) is not None:
                 inputs[key] = SECRET_MARK
     return inputs

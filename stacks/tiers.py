@@ -57,7 +57,7 @@ AKS_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 # What each tier changes of MLflow's database (components/mlflow/database/), for
-# TIER_DEFAULTS[tier]["mlflow"]["database"] once the MLflow component is registered: prod
+# TIER_DEFAULTS[tier]["mlflow"]["database"] (merged in below): prod
 # survives a zone's loss (Multi-AZ; three CloudNativePG instances), keeps two weeks of
 # point-in-time recovery, and cannot be deleted without a deliberate change and a final
 # snapshot.
@@ -85,3 +85,10 @@ MLFLOW_DATABASE_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+# MLflow's settings per tier carry its database's.
+for _tier, _database in MLFLOW_DATABASE_TIER_DEFAULTS.items():
+    TIER_DEFAULTS[_tier]["mlflow"] = {
+        **TIER_DEFAULTS[_tier].get("mlflow", {}),
+        "database": _database,
+    }

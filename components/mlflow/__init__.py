@@ -9,6 +9,7 @@ from components.contract import Component, Deployed, Placement
 from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
 from components.mesh import COMPONENT as MESH
 from components.mlflow.args import MlflowArgs
+from components.mlflow.database import database_problem
 from components.monitoring import COMPONENT as MONITORING
 from components.object_storage import COMPONENT as OBJECT_STORAGE
 from components.postgres_operator import COMPONENT as POSTGRES_OPERATOR
@@ -37,7 +38,8 @@ def served_by(host: str, gateway_hosts: tuple[str, ...]) -> bool:
 
 
 def _problem(args: MlflowArgs, config: PlatformConfig) -> str | None:
-    """The host the gateway must serve, and the artifact store each target needs."""
+    """The host the gateway must serve, the artifact store each target needs, and the
+    database's own checks."""
     gateway_hosts = config.args(MESH).gateway.hosts
     host = args.routed_host(gateway_hosts)
     if not served_by(host, gateway_hosts):
@@ -76,7 +78,7 @@ def _problem(args: MlflowArgs, config: PlatformConfig) -> str | None:
                 "of plinth:blob_storage: enable blob_storage with that container, or set "
                 "mlflow.artifact_container to one of its containers"
             )
-    return None
+    return database_problem(args.database, config)
 
 
 COMPONENT = Component(

@@ -58,6 +58,13 @@ class S3EndpointArgs(FrozenModel):
 class MlflowArgs(ChartArgs):
     """Settings of the MLflow tracking server and model registry."""
 
+    enabled: bool = Field(
+        False,
+        description="true deploys MLflow (every shipped environment does). Off by default: "
+        "it needs an artifact store (object_storage, blob_storage or s3_endpoint) and, "
+        "off eks, postgres_operator, which a minimal environment does not have.",
+    )
+
     namespace: OwnNamespace = Field(
         "mlflow", pattern=DNS_LABEL, description="Namespace of MLflow and its database."
     )

@@ -77,25 +77,26 @@ INI_FILE_INITIALIZER_RESOURCES = {
 }
 
 
-def size_ini_file_initializer(
+def harden_server_pod(
     args: pulumi.ResourceTransformArgs,
 ) -> pulumi.ResourceTransformResult | None:
-    """The chart's Deployment with resources on its ini-file initializer (basic-auth's
-    config), which the chart renders without any and offers no value for."""
+    """The chart's Deployment with what its values cannot set: resources on the ini-file
+    initializer (basic-auth's config), and no service account token in the pod (nothing
+    in it calls the Kubernetes API; IRSA and workload identity project their own tokens)."""
     props = args.props
     if not isinstance(props, Mapping) or props.get("kind") != "Deployment":
         return None
     pod = (props.get("spec") or {}).get("template", {}).get("spec") or {}
-    init = pod.get("initContainers") or []
-    if not any(c.get("name") == INI_FILE_INITIALIZER and not c.get("resources") for c in init):
-        return None
     sized = [
         {**c, "resources": INI_FILE_INITIALIZER_RESOURCES}
         if c.get("name") == INI_FILE_INITIALIZER and not c.get("resources")
         else c
-        for c in init
+        for c in pod.get("initContainers") or []
     ]
-    template = {**props["spec"]["template"], "spec": {**pod, "initContainers": sized}}
+    hardened = {**pod, "automountServiceAccountToken": False}
+    if sized:
+        hardened["initContainers"] = sized
+    template = {**props["spec"]["template"], "spec": hardened}
     return pulumi.ResourceTransformResult(
         props={**props, "spec": {**props["spec"], "template": template}}, opts=args.opts
     )
@@ -136,7 +137,13 @@ class Mlflow(ChartComponent):
         self.host = args.routed_host(mesh.args.gateway.hosts)
         self.service = ExposedService(args.namespace, FULLNAME, SERVICE_PORT)
         self.database = deploy_database(
-            args.database, cluster, deployed, args.namespace, self, depends_on=[self.namespace]
+            args.database,
+            cluster,
+            deployed,
+            args.namespace,
+            self,
+            depends_on=[self.namespace],
+            name=name,
         )
         store = self._artifact_store(name, deployed)
         values = chart_values(
@@ -147,8 +154,7 @@ class Mlflow(ChartComponent):
             artifacts=store,
             metrics=monitoring is not None,
         )
-        # Like install_charts, plus a transform: the chart gives its ini-file initializer
-        # no resources and no value to set them.
+        # Like install_charts, plus a transform for what the chart has no value for.
         self.chart = Chart(
             name,
             chart="mlflow",
@@ -162,7 +168,7 @@ class Mlflow(ChartComponent):
                     self,
                     depends_on=[self.namespace, *self._secrets(name), *self.database.resources],
                 ),
-                pulumi.ResourceOptions(transforms=[size_ini_file_initializer]),
+                pulumi.ResourceOptions(transforms=[harden_server_pod]),
             ),
         )
         self._route(name, mesh, jobs)

@@ -9,12 +9,11 @@ whether or not the environment deploys MLflow.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 TRACKING_CONFIGMAP = "mlflow"
 CREDENTIALS_SECRET = "mlflow-credentials"  # noqa: S105 (a Secret's name, not a secret)
-# The label of the pods the jobs namespace lets reach MLflow (every pod there may carry it).
-TRACKING_CLIENT_LABEL = {"plinth.io/mlflow-client": "true"}
 
 
 def env_from() -> list[dict[str, object]]:
@@ -31,6 +30,19 @@ def tracking_uri(service: str, namespace: str) -> str:
     return f"http://{service}.{namespace}.svc.cluster.local"
 
 
-# The examples' logging, appended to their programs: the MLflow REST API through Python's
-# standard library, so no image needs the mlflow package (log_example_run.py).
-LOG_EXAMPLE_RUN = Path(__file__).with_name("log_example_run.py").read_text()
+def script_body(script: Path) -> str:
+    """The text of a Python script without its module docstring."""
+    source = script.read_text(encoding="utf-8")
+    statements = ast.parse(source).body
+    first_code = statements[1] if ast.get_docstring(ast.Module(statements, [])) else statements[0]
+    return "".join(source.splitlines(keepends=True)[first_code.lineno - 1 :])
+
+
+# The examples' logging: the MLflow REST API through Python's standard library, so no
+# example image needs the mlflow package (log_example_run.py).
+LOG_EXAMPLE_RUN = script_body(Path(__file__).with_name("log_example_run.py"))
+
+
+def with_run_logging(program: str) -> str:
+    """`program` (a script's text) preceded by `log_example_run`, which it may call."""
+    return f"{LOG_EXAMPLE_RUN}\n\n{program}"

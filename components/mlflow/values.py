@@ -135,7 +135,9 @@ def chart_values(
         },
         "serverAllowedHosts": allowed_hosts(host, args.namespace),
         "corsAllowedOrigins": [f"https://{host}"],
-        "extraEnvVars": dict(sorted(artifacts.env.items())),
+        # libpq's TLS mode for every connection: the tracking store's, the auth store's
+        # and the schema migration's.
+        "extraEnvVars": dict(sorted({**artifacts.env, "PGSSLMODE": database.ssl_mode}.items())),
         "serviceMonitor": {"enabled": False},
     }
     if metrics:

@@ -163,6 +163,7 @@ def test_the_registry_deploys_every_enabled_component_through_one_contract() -> 
         "gpu",
         "cert_manager",
         "mesh",
+        "postgres_operator",
     ]
     assert all(isinstance(c, Component) for c in deployed)
 

@@ -275,7 +275,7 @@ def test_a_configured_password_stays_secret_and_lands_in_the_credentials_secret(
     data = secret["inputs"]["stringData"]
     # The plan never shows a Secret's data, only its keys.
     assert data == {"username": SECRET_SHOWN, "password": SECRET_SHOWN}
-    assert (database.port, database.name) == (5432, "mlflow")
+    assert (database.port, database.name, database.ssl_mode) == (5432, "mlflow", "require")
     namespace = only(entries, NAMESPACE_TYPE)
     assert namespace["urn"] in secret["dependencies"]
 

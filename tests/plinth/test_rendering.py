@@ -25,6 +25,7 @@ from plinth.rendering import (
     Expansion,
     expand_plan,
     parse_manifests,
+    unstaged,
 )
 from stacks.config import ConfigError
 from tests.conftest import ROOT
@@ -330,6 +331,38 @@ def test_a_declared_dependency_missing_from_the_chart_is_refused(tmp_path: Path)
         archive.add(needy, arcname="plinth-needy")
     with pytest.raises(ConfigError, match="dependencies absent-helper are declared"):
         expand(source, [chart(chart="plinth-needy")])
+
+
+def chart_with_subcharts() -> helm.ChartInfo:
+    """Chart metadata like mlflow 1.11.5's: subcharts behind conditions, none staged."""
+    return helm.ChartInfo(
+        name="tracker",
+        version="1.0.0",
+        kube_version="",
+        declared_dependencies=(
+            {"name": "postgresql", "condition": "postgresql.enabled"},
+            {"name": "minio", "condition": "minio.enabled,storage.minio"},
+            {"name": "always"},
+        ),
+        loaded_dependencies=frozenset(),
+        values={"postgresql": {"enabled": False}, "minio": {"enabled": False}},
+        schema=None,
+    )
+
+
+def test_subcharts_the_release_disables_may_be_left_out_of_the_upstream_folder(
+    tmp_path: Path,
+) -> None:
+    upstream = ChartSource("upstream", tmp_path)
+    info = chart_with_subcharts()
+    # A dependency without a condition is always installed: it must be there.
+    assert unstaged(upstream, info, {}) == {"postgresql", "minio"}
+    assert unstaged(upstream, info, {"postgresql": {"enabled": True}}) == {"minio"}
+
+
+def test_a_mirror_or_repository_chart_must_carry_every_subchart(tmp_path: Path) -> None:
+    for kind in ("mirror", "repository"):
+        assert unstaged(ChartSource(kind, tmp_path), chart_with_subcharts(), {}) == set()
 
 
 def labelling(key: str, value: str) -> Any:

@@ -36,6 +36,10 @@ class MlflowDatabase:
     """A Secret in MLflow's namespace with keys `username` and `password`."""
     resources: Sequence[pulumi.Resource]
     """What MLflow's chart must wait for."""
+    ssl_mode: str = "require"
+    """libpq's `PGSSLMODE` for MLflow's pods (the chart's `extraEnvVars`): the chart builds
+    `postgresql://` URIs from libpq's variables, and both engines serve TLS (RDS insists
+    on it; CloudNativePG enables it with its own CA), so every connection is encrypted."""
 
 
 def deploy_database(
