@@ -279,6 +279,7 @@ def check_contract(
         admin = (expectation.admin_user, expectation.admin_password)
         for host in expectation.client_hosts:
             _get(f"{base_url}/api/2.0/mlflow/experiments/search?max_results=1", admin, host)
+        _check_scrapes(base_url, objects)
         run = _client_round_trip(base_url, expectation, workdir)
         artifact = run["request"]["artifact"]
         proxied = _get(
@@ -442,6 +443,25 @@ def _last_exception(log_path: Path) -> str:
     """The last exception line in a log, or that there is none."""
     found = EXCEPTION_LINE.findall(log_path.read_text())
     return str(found[-1])[:LOG_TAIL_CHARS] if found else "none logged"
+
+
+def _check_scrapes(base_url: str, objects: Sequence[Mapping[str, Any]]) -> None:
+    """Each ServiceMonitor endpoint answers Prometheus, signed in as the monitor says."""
+    cluster = ClusterObjects.of(objects)
+    for monitor in (obj for obj in objects if obj.get("kind") == "ServiceMonitor"):
+        for endpoint in monitor["spec"].get("endpoints") or ():
+            credentials = None
+            if "basicAuth" in endpoint:
+                try:
+                    credentials = (
+                        str(cluster.value("Secret", endpoint["basicAuth"]["username"])),
+                        str(cluster.value("Secret", endpoint["basicAuth"]["password"])),
+                    )
+                except PodError as error:
+                    raise ContractError(f"Prometheus cannot sign in: {error}") from None
+            metrics = _get(f"{base_url}{endpoint.get('path', '/metrics')}", credentials)
+            if b"# TYPE " not in metrics:
+                raise ContractError(f"{endpoint.get('path')} answers no Prometheus metrics")
 
 
 def _client_round_trip(base_url: str, expectation: Expectation, workdir: Path) -> dict[str, Any]:
