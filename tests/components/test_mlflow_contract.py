@@ -11,7 +11,8 @@ artifact store, CloudNativePG database). What a real cluster adds to them, the t
   admin's credentials, the Flask secret key), with the keys the docs name.
 
 Then each scenario is one MLflow start: the rendering as it is must keep the contract;
-each broken rendering (wrong bucket, wrong database, auth off) must fail it.
+each broken rendering (wrong bucket, wrong database, auth off, a client's Host refused)
+must fail it, for the reason it is broken.
 """
 
 from __future__ import annotations
@@ -227,4 +228,23 @@ def test_a_wrong_database_breaks_the_contract(
     assert environment["data"]["PGDATABASE"] == expectation.database
     environment["data"]["PGDATABASE"] = "another_database"
     with pytest.raises(ContractError, match='database "another_database" does not exist'):
+        contract(broken)
+
+
+def test_a_host_clients_use_but_mlflow_refuses_breaks_the_contract(
+    rendered: list[dict[str, Any]], contract: Any, expectation: Expectation
+) -> None:
+    broken = copy.deepcopy(rendered)
+    gateway_host = expectation.client_hosts[0]
+    environment = next(
+        obj
+        for obj in broken
+        if obj["kind"] == "ConfigMap" and "MLFLOW_SERVER_ALLOWED_HOSTS" in obj.get("data", {})
+    )
+    allowed = environment["data"]["MLFLOW_SERVER_ALLOWED_HOSTS"].split(",")
+    assert gateway_host in allowed
+    environment["data"]["MLFLOW_SERVER_ALLOWED_HOSTS"] = ",".join(
+        host for host in allowed if host != gateway_host
+    )
+    with pytest.raises(ContractError, match=f"with Host {gateway_host}: HTTP 403"):
         contract(broken)
