@@ -248,3 +248,41 @@ def test_a_host_clients_use_but_mlflow_refuses_breaks_the_contract(
     )
     with pytest.raises(ContractError, match=f"with Host {gateway_host}: HTTP 403"):
         contract(broken)
+
+
+MAPPING = LocalAddresses(
+    listen_port=15000,
+    database_hosts=("db-rw", "db-rw.ns.svc"),
+    database_port=5432,
+    local_database=("127.0.0.1", 15432),
+    object_store_url="https://s3.example.com",
+    local_object_store_url="http://127.0.0.1:19000",
+)
+
+
+def test_the_mapping_points_the_server_at_the_local_servers() -> None:
+    argv, environment = MAPPING.localize(
+        ["server", "--host=0.0.0.0", "--port=5000", "--backend-store-uri=postgresql://"],
+        {"PGHOST": "db-rw.ns.svc", "PGPORT": "5432", "URI": "pg://u:p@db-rw:5432/mlflow",
+         "MLFLOW_S3_ENDPOINT_URL": "https://s3.example.com"},
+        container_port=5000,
+    )  # fmt: skip
+    assert argv == [
+        "server",
+        "--host=127.0.0.1",
+        "--port=15000",
+        "--backend-store-uri=postgresql://",
+    ]
+    assert environment == {
+        "PGHOST": "127.0.0.1",
+        "PGPORT": "15432",
+        "URI": "pg://u:p@127.0.0.1:15432/mlflow",
+        "MLFLOW_S3_ENDPOINT_URL": "http://127.0.0.1:19000",
+    }
+
+
+def test_the_mapping_leaves_other_addresses_to_fail() -> None:
+    _, environment = MAPPING.localize([], {"PGHOST": "other-rw", "PGPORT": "5432"})
+    assert environment == {"PGHOST": "other-rw", "PGPORT": "5432"}
+    with pytest.raises(ContractError, match="listens on --port=8080, the container's port is 5000"):
+        MAPPING.localize(["--port=8080"], {}, container_port=5000)
