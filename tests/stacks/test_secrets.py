@@ -99,6 +99,10 @@ def test_every_setting_that_may_hold_a_secret_is_covered_here() -> None:
         "monitoring.values_override",
         "cert_manager.values_override",
         "mesh.values_override",
+        "postgres_operator.values_override",
+        "mlflow.admin_password",
+        "mlflow.flask_secret_key",
+        "mlflow.values_override",
     }
     assert set(secret_capable_settings()) == covered
 
@@ -211,6 +215,23 @@ def test_monitoring_secrets_reach_resources_as_secrets(
     # Alertmanager's configuration names the files, never their content.
     alertmanager = input_at(entries, CHART, "local-monitoring", "values", "alertmanager")
     assert "/etc/alertmanager/secrets/alertmanager-receiver/" in json.dumps(alertmanager)
+
+
+MLFLOW_PASSWORD = "sentinel-mlflow-admin-password"  # noqa: S105 (a made-up value to trace)
+FLASK_KEY = "sentinel-mlflow-flask-key"
+
+
+def test_mlflow_secrets_reach_resources_as_secrets(tmp_path: Path) -> None:
+    mlflow = {"admin_password": MLFLOW_PASSWORD, "flask_secret_key": FLASK_KEY}
+    config = stack_config("local", mlflow=mlflow)
+    entries, written = synthesized_plan("local", config, ["plinth:mlflow"], tmp_path)
+    for value in (MLFLOW_PASSWORD, FLASK_KEY):
+        assert value not in written
+    secret = "kubernetes:core/v1:Secret"  # noqa: S105 (a type token)
+    admin = input_at(entries, secret, "local-mlflow-admin", "stringData")
+    assert admin == {"password": SECRET_MARK, "username": SECRET_MARK}
+    flask = input_at(entries, secret, "local-mlflow-flask-secret-key", "stringData")
+    assert flask == {"MLFLOW_FLASK_SERVER_SECRET_KEY": SECRET_MARK}
 
 
 def test_the_same_settings_in_plain_config_stay_readable(tmp_path: Path) -> None:
