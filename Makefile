@@ -18,6 +18,11 @@ ENV_NEEDS := $(if $(shell grep -qs '^ *target: aks' environments/Pulumi.$(ENV).y
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQUIREMENTS := tests/checkov-requirements.txt
+# MLflow (the real-server contract test, tests/components/test_mlflow_contract.py) has its
+# own virtualenv too: its dependencies conflict with ours.
+MLFLOW_VENV := .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed
+MLFLOW_REQUIREMENTS := tests/mlflow-requirements.txt
 # Azurite (Azure Storage emulator) from npm for the Azure Blob tests: the version and
 # its dependencies locked in .ci/azurite/package-lock.json (3.35.0, the last release that
 # runs on Node 20), installed by `npm ci` into .ci/azurite/node_modules, which git ignores.
@@ -27,7 +32,7 @@ AZURITE_STAMP := $(AZURITE_DIR)/node_modules/.installed
 # nothing but errors: a recipe line starting with $(QUIET) passes them $$q.
 QUIET = q=--quiet; [ -t 1 ] && q=;
 
-.PHONY: help install install-azure preview synth graph test lint typecheck unit promtool checkov-venv docs bench clean
+.PHONY: help install install-azure preview synth graph test lint typecheck unit promtool postgresql checkov-venv mlflow-venv docs bench clean
 
 help:
 	@echo "make preview   create the virtualenv, install, synthesize and policy-check '$(ENV)'"
@@ -80,6 +85,15 @@ $(CHECKOV_STAMP): $(CHECKOV_REQUIREMENTS) | $(UV)
 
 checkov-venv: $(CHECKOV_STAMP)
 
+$(MLFLOW_STAMP): $(MLFLOW_REQUIREMENTS) | $(UV)
+	@echo "plinth: installing mlflow into $(MLFLOW_VENV)"
+	$(UV) venv --quiet --clear --python $(PYTHON) $(MLFLOW_VENV)
+	$(QUIET) $(UV) pip install $$q --python $(MLFLOW_VENV)/bin/python \
+		-r $(MLFLOW_REQUIREMENTS)
+	touch $@
+
+mlflow-venv: $(MLFLOW_STAMP)
+
 $(AZURITE_STAMP): $(AZURITE_DIR)/package-lock.json
 	@echo "plinth: installing azurite into $(AZURITE_DIR)/node_modules"
 	$(QUIET) npm ci $$q --prefix $(AZURITE_DIR) --no-audit --no-fund
@@ -110,7 +124,13 @@ typecheck: $(DEV_STAMP)
 promtool:
 	@sh tests/install-promtool.sh
 
-unit: $(DEV_STAMP) $(CHECKOV_STAMP) $(AZURITE_STAMP) promtool
+# The MLflow contract test starts a real PostgreSQL (the Debian package postgresql, its
+# binaries under /usr/lib/postgresql/<major>/bin); installed when missing and root can, its
+# cluster and service never started.
+postgresql:
+	@sh tests/install-postgresql.sh
+
+unit: $(DEV_STAMP) $(CHECKOV_STAMP) $(MLFLOW_STAMP) $(AZURITE_STAMP) promtool postgresql
 	$(BIN)/pytest
 
 test: lint typecheck unit
