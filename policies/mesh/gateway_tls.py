@@ -86,7 +86,7 @@ def _has_certificate(tls: Mapping[str, Any]) -> bool:
 def terminates_tls(server: Mapping[str, Any]) -> bool:
     """Whether a Gateway server terminates TLS with a certificate."""
     tls = mapping(server.get("tls"))
-    mode = tls.get("mode")
+    mode = str(tls.get("mode"))
     return mode == ISTIO_MUTUAL or (mode in TERMINATING_MODES and _has_certificate(tls))
 
 

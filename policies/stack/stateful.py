@@ -14,6 +14,9 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         # Kubernetes volumes
         "kubernetes:core/v1:PersistentVolumeClaim",
         "kubernetes:core/v1:PersistentVolume",
+        # A CloudNativePG PostgreSQL cluster: deleting it deletes its instances' volumes
+        # (the operator owns the PVCs it creates).
+        "kubernetes:postgresql.cnpg.io/v1:Cluster",
         # AWS
         "aws:s3/bucket:Bucket",
         "aws:s3/bucketV2:BucketV2",
