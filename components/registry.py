@@ -21,6 +21,9 @@ REGISTERED = (
     "blob_storage",
     "cert_manager",
     "mesh",
+    "postgres_operator",
+    # After the mesh (its gateway serves MLflow) and the storage components it uses.
+    "mlflow",
 )
 
 

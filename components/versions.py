@@ -109,3 +109,37 @@ ISTIO_TAG = ISTIO_CHART
 ISTIO_CRD_BASE = (
     f"https://raw.githubusercontent.com/istio/istio/{ISTIO_CHART}/manifests/charts/base/files"
 )
+
+# MLflow: the community-charts chart and the image it defaults to (its appVersion, MLflow
+# 3.15.1, built by the chart's maintainer with the database drivers and cloud SDKs). The
+# chart's init containers use busybox. Bump the chart, the image tag and busybox together,
+# as the chart's Chart.yaml `artifacthub.io/images` lists them.
+# renovate: datasource=helm depName=mlflow registryUrl=https://community-charts.github.io/helm-charts
+MLFLOW_CHART = "1.11.5"
+MLFLOW_CHART_REPO = "https://community-charts.github.io/helm-charts"
+# renovate: datasource=docker depName=docker.io/burakince/mlflow
+MLFLOW_IMAGE_REPOSITORY = "docker.io/burakince/mlflow"
+MLFLOW_IMAGE_TAG = "3.15.1"
+# renovate: datasource=docker depName=docker.io/library/busybox
+BUSYBOX_IMAGE_REPOSITORY = "docker.io/library/busybox"
+BUSYBOX_IMAGE_TAG = "1.38.0"
+
+# CloudNativePG: the PostgreSQL operator MLflow's database runs on outside EKS. Chart 0.29.0
+# ships operator 1.30.0 (its appVersion); the CRDs are the operator release's per-CRD files,
+# installed from the same tag: bump the chart and the release together.
+# renovate: datasource=helm depName=cloudnative-pg registryUrl=https://cloudnative-pg.github.io/charts
+CLOUDNATIVE_PG_CHART = "0.29.0"
+CLOUDNATIVE_PG_CHART_REPO = "https://cloudnative-pg.github.io/charts"
+# renovate: datasource=github-tags depName=cloudnative-pg/cloudnative-pg
+CLOUDNATIVE_PG_RELEASE = "v1.30.0"
+CLOUDNATIVE_PG_IMAGE_TAG = CLOUDNATIVE_PG_RELEASE.removeprefix("v")
+CLOUDNATIVE_PG_CRD_BASE = (
+    "https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/"
+    f"{CLOUDNATIVE_PG_RELEASE}/config/crd/bases"
+)
+# The PostgreSQL image of MLflow's CloudNativePG cluster, pinned so that an operator upgrade
+# never changes it (a major upgrade is a decision): major 17, like the RDS engine on EKS. The
+# `system` flavour, because it is the one that carries barman-cloud, which the operator's
+# in-tree object-store backups run (the `minimal` and `standard` images do not).
+# renovate: datasource=docker depName=ghcr.io/cloudnative-pg/postgresql
+CLOUDNATIVE_PG_POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.9-system-trixie"

@@ -159,10 +159,12 @@ def _assembled_upstream_chart(root: Path, name: str, version: str) -> Path:
 
 
 def _sibling_dependency(root: Path, name: str, constraint: str) -> UpstreamChartDir | None:
-    """The upstream component chart `name` whose version meets `constraint` (exact, or a
-    `x`/`*` wildcard as in `0.12.*`); None when the folder does not hold it (the render then
-    fails on the missing dependency, as `helm install` does)."""
+    """The upstream component chart `name` whose version meets `constraint` (exact, a
+    `x`/`*` wildcard as in `0.12.*`, or a partial version, which Helm's semver constraints
+    read as a wildcard: `0.0` is `0.0.*`); None when the folder does not hold it (the render
+    then fails on the missing dependency, as `helm install` does)."""
     pattern = constraint.removeprefix("v").replace("x", "*")
+    pattern += ".*" * (3 - len(pattern.split(".")))
     matches = [
         chart
         for chart in chart_dirs(root)

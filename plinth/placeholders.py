@@ -46,6 +46,8 @@ def _eks_cluster(name: str, inputs: Mapping[str, Any], region: str) -> dict[str,
         "certificateAuthority": {"data": "cGxhY2Vob2xkZXItY2E="},
         "identities": [{"oidcs": [{"issuer": issuer}]}],
         "version": inputs.get("version", ""),
+        # The security group EKS creates for the control plane and managed nodes.
+        "vpcConfig": {**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": f"sg-{cluster}"},
     }
 
 
@@ -55,6 +57,18 @@ def _node_group(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, 
         "nodeGroupName": node_group,
         "arn": _arn("eks", region, f"nodegroup/{inputs.get('clusterName', '')}/{node_group}/id"),
         "resources": [{"autoscalingGroups": [{"name": f"eks-{node_group}-placeholder"}]}],
+    }
+
+
+def _rds_instance(name: str, inputs: Mapping[str, Any], region: str) -> dict[str, Any]:
+    identifier = inputs.get("identifier") or name
+    address = f"{identifier}.placeholder.{region}.rds.amazonaws.com"
+    return {
+        "identifier": identifier,
+        "address": address,
+        "port": 5432,
+        "endpoint": f"{address}:5432",
+        "arn": _arn("rds", region, f"db:{identifier}"),
     }
 
 
@@ -87,6 +101,7 @@ AWS_OUTPUTS: dict[str, Outputs] = {
     "aws:s3/bucket:Bucket": _bucket,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
+    "aws:rds/instance:Instance": _rds_instance,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:iam/role:Role": _iam("role"),
     "aws:iam/policy:Policy": _iam("policy"),

@@ -32,7 +32,7 @@ import functools
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from components.merge import deep_merge
 from plinth import helm
 from plinth.cache import derived
 from plinth.chart_sources import ChartRequest, ChartSource, locate_chart, locate_file
@@ -199,8 +200,10 @@ def render_chart(
         raise ConfigError(f"{label}: no chart version; pin one in components/versions.py")
     chart_path = locate_chart(source, request)
     info = helm.chart_info(chart_path)
-    _check_install_preconditions(label, info, kubernetes_version)
     values = inputs.get("values") or {}
+    _check_install_preconditions(
+        label, info, kubernetes_version, unstaged=unstaged(source, info, values)
+    )
     check_chart_values(label, values, info)
     renders = [
         helm.render(
@@ -223,7 +226,36 @@ def render_chart(
     return first
 
 
-def _check_install_preconditions(label: str, info: helm.ChartInfo, kubernetes_version: str) -> None:
+def unstaged(source: ChartSource, info: helm.ChartInfo, values: Mapping[str, Any]) -> set[str]:
+    """The dependencies the upstream data folder leaves out of a chart because the release
+    disables them (shared/upstream/README.md: mlflow's Bitnami and MinIO subcharts): the
+    published package carries them, so `helm install` of it passes the dependency check.
+    Only for the upstream folder; a repository or mirror chart is the package itself."""
+    if source.kind != "upstream":
+        return set()
+    merged = deep_merge(dict(info.values), dict(values))
+    return {
+        str(dependency.get("name"))
+        for dependency in info.declared_dependencies
+        if dependency.get("condition")
+        and not _condition_holds(merged, str(dependency["condition"]))
+    }
+
+
+def _condition_holds(values: Mapping[str, Any], condition: str) -> bool:
+    """A Chart.yaml dependency `condition` (a dotted values path) read as Helm reads it:
+    true unless the path holds false (the first path of a comma-separated list decides)."""
+    node: Any = values
+    for key in condition.split(",", 1)[0].strip().split("."):
+        if not isinstance(node, Mapping) or key not in node:
+            return True
+        node = node[key]
+    return node is not False
+
+
+def _check_install_preconditions(
+    label: str, info: helm.ChartInfo, kubernetes_version: str, unstaged: Collection[str] = ()
+) -> None:
     if info.kube_version and not satisfies(f"{kubernetes_version}.0", info.kube_version):
         raise ConfigError(
             f"{label}: the chart requires Kubernetes {info.kube_version}, the environment runs "
@@ -232,7 +264,7 @@ def _check_install_preconditions(label: str, info: helm.ChartInfo, kubernetes_ve
     missing = sorted(
         str(d.get("name"))
         for d in info.declared_dependencies
-        if d.get("name") not in info.loaded_dependencies
+        if d.get("name") not in info.loaded_dependencies and d.get("name") not in unstaged
     )
     if missing:
         raise ConfigError(
@@ -419,12 +451,13 @@ def child_entry(
 
 def _as_inputs(obj: Mapping[str, Any]) -> dict[str, Any]:
     """The object as plan inputs, each value of a Secret's data marked secret (its keys
-    stay, as the engine shows them, so the object keeps its schema's shape)."""
+    stay, as the engine shows them, so the object keeps its schema's shape; an empty
+    `data:`, which a chart renders as null, stays null)."""
     inputs = dict(obj)
     if inputs.get("apiVersion") == "v1" and inputs.get("kind") == "Secret":
         for key in ("data", "stringData"):
             if isinstance(inputs.get(key), Mapping):
                 inputs[key] = dict.fromkeys(sorted(inputs[key]), SECRET_MARK)
-            elif key in inputs:
+            elif inputs.get(key) is not None:
                 inputs[key] = SECRET_MARK
     return inputs

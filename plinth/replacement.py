@@ -360,6 +360,12 @@ AWS_FORCE_NEW: dict[str, tuple[str, ...]] = {
         "timezone",
         "username",
     ),
+    # rds/subnet_group.go (its subnets and description are updated in place)
+    "aws:rds/subnetGroup:SubnetGroup": ("name", "namePrefix"),
+    # rds/parameter_group.go (parameters are modified in place)
+    "aws:rds/parameterGroup:ParameterGroup": ("description", "family", "name", "namePrefix"),
+    # ec2/vpc_security_group.go (inline rules are authorized and revoked in place)
+    "aws:ec2/securityGroup:SecurityGroup": ("description", "name", "namePrefix", "vpcId"),
     # rds/cluster.go (storageType and snapshotIdentifier: see below)
     "aws:rds/cluster:Cluster": (
         "availabilityZones",

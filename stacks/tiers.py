@@ -33,6 +33,9 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         # network, not the internet.
         "cert_manager": {"replicas": 2},
         "mesh": {"istiod_replicas": 2, "gateway": {"internal": True, "min_replicas": 2}},
+        # Two MLflow servers (stateless: PostgreSQL and the object store hold everything)
+        # keep tracking up through a node drain.
+        "mlflow": {"replicas": 2},
     },
 }
 
@@ -52,3 +55,40 @@ AKS_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "staging": {},
     "prod": {"private_cluster": True, "sku_tier": "Standard"},
 }
+
+# What each tier changes of MLflow's database (components/mlflow/database/), for
+# TIER_DEFAULTS[tier]["mlflow"]["database"] (merged in below): prod
+# survives a zone's loss (Multi-AZ; three CloudNativePG instances), keeps two weeks of
+# point-in-time recovery, and cannot be deleted without a deliberate change and a final
+# snapshot.
+MLFLOW_DATABASE_TIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dev": {"rds": {"instance_class": "db.t4g.small", "backup_retention_days": 1}},
+    "staging": {
+        "rds": {"instance_class": "db.t4g.medium", "backup_retention_days": 7},
+        "cloudnative_pg": {"instances": 2, "storage_size_gib": 20},
+    },
+    "prod": {
+        "rds": {
+            "instance_class": "db.m7g.large",
+            "allocated_storage_gib": 100,
+            "max_allocated_storage_gib": 500,
+            "backup_retention_days": 14,
+            "multi_az": True,
+            "deletion_protection": True,
+            "final_snapshot": True,
+            "monitoring_interval_s": 60,
+        },
+        "cloudnative_pg": {
+            "instances": 3,
+            "storage_size_gib": 50,
+            "resources": {"cpu_request": "500m", "memory_request": "1Gi", "memory_limit": "2Gi"},
+        },
+    },
+}
+
+# MLflow's settings per tier carry its database's.
+for _tier, _database in MLFLOW_DATABASE_TIER_DEFAULTS.items():
+    TIER_DEFAULTS[_tier]["mlflow"] = {
+        **TIER_DEFAULTS[_tier].get("mlflow", {}),
+        "database": _database,
+    }

@@ -36,9 +36,24 @@ class OidcIssuer:
 
 
 @dataclass(frozen=True)
+class AwsNetwork:
+    """Where the cluster's nodes are, for AWS services that live beside them (MLflow's RDS
+    database): its VPC, private subnets and the security group of its nodes and pods."""
+
+    vpc_id: pulumi.Output[str]
+    private_subnet_ids: tuple[pulumi.Output[str], ...]
+    node_security_group_id: pulumi.Output[str]
+    """The EKS cluster security group: EKS puts it on the control plane and on every managed
+    node group's nodes, and pods (the VPC CNI, without security groups for pods) use their
+    node's."""
+
+
+@dataclass(frozen=True)
 class AwsCloud:
     """What a cluster built on AWS brings to components that use AWS services (the S3
-    volumes): the environment's AWS context and the cluster's OIDC issuer."""
+    volumes): the environment's AWS context, the cluster's OIDC issuer and its network."""
 
     context: AwsContext
     issuer: OidcIssuer
+    network: AwsNetwork | None = None
+    """None only where a test builds a cluster without one."""

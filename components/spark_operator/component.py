@@ -4,11 +4,13 @@ Installs the three CRDs (SparkApplication, ScheduledSparkApplication, SparkConne
 the pinned upstream release, then the `spark-operator` chart with CRDs skipped, the
 mutating/validating webhook and Prometheus metrics on. In the jobs namespace it creates
 the service account Spark drivers run as and the Role that lets a driver manage its
-executors. With `example: true` it also submits a SparkPi `SparkApplication`.
+executors. With `example: true` it also submits a PySpark `SparkApplication` estimating
+pi, which logs its run to MLflow when the environment deploys MLflow.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -18,6 +20,7 @@ from components import versions
 from components.chart_component import ChartComponent, ChartRelease, CrdRelease, release_values
 from components.cluster import Cluster
 from components.jobs_namespace.component import JobsNamespace
+from components.mlflow.jobs import env_from, script_body, with_run_logging
 from components.monitoring import MonitoringStack
 from components.pod_security import RESTRICTED_CONTAINER
 from components.rbac import grant
@@ -30,6 +33,11 @@ CRD_FILES = (
 )
 # What a Spark driver does in its namespace: start, watch and clean up its executors, the
 # headless service they reach it by, their config maps and on-demand volume claims.
+# The example's PySpark program (spark_pi.py beside this file), logging its run to MLflow
+# when the environment deploys MLflow; the driver mounts it from a ConfigMap.
+SPARK_PI_PROGRAM = with_run_logging(script_body(Path(__file__).with_name("spark_pi.py")))
+SPARK_PI_DIR = "/opt/plinth"
+SPARK_PI_FILE = "spark_pi.py"
 DRIVER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
     {
         "api_groups": [""],
@@ -126,36 +134,53 @@ class SparkOperator(ChartComponent):
         namespace: str,
         needs: list[pulumi.Resource],
     ) -> None:
+        # Spark writes shuffle and spill files under the local dir: an emptyDir keeps the
+        # root filesystem read-only.
+        local_dir = {"name": "spark-local", "mountPath": "/tmp"}  # noqa: S108 (an emptyDir)
         pod_security = {
             "securityContext": RESTRICTED_CONTAINER,
             "podSecurityContext": {"runAsUser": 185, "runAsGroup": 185, "fsGroup": 185},
-            # Spark writes shuffle and spill files under the local dir: an emptyDir keeps the
-            # root filesystem read-only.
-            "volumeMounts": [{"name": "spark-local", "mountPath": "/tmp"}],  # noqa: S108 (an emptyDir)
+            "volumeMounts": [local_dir],
             "labels": dict(sorted(cluster.labels.items())),
         }
+        program = k8s.core.v1.ConfigMap(
+            f"{name}-example-spark-pi-program",
+            metadata=cluster.metadata("spark-pi", namespace, **{"plinth.io/example": "true"}),
+            data={SPARK_PI_FILE: SPARK_PI_PROGRAM},
+            opts=pulumi.ResourceOptions.merge(
+                cluster.resource_options(self), pulumi.ResourceOptions(depends_on=needs)
+            ),
+        )
+        needs = [*needs, program]
+        program_mount = {"name": "spark-pi-program", "mountPath": SPARK_PI_DIR, "readOnly": True}
         k8s.apiextensions.CustomResource(
             f"{name}-example-spark-pi",
             api_version="sparkoperator.k8s.io/v1beta2",
             kind="SparkApplication",
             metadata=cluster.metadata("spark-pi", namespace, **{"plinth.io/example": "true"}),
             spec={
-                "type": "Scala",
+                "type": "Python",
+                "pythonVersion": "3",
                 "mode": "cluster",
                 "image": versions.SPARK_IMAGE,
                 "imagePullPolicy": "IfNotPresent",
-                "mainClass": "org.apache.spark.examples.SparkPi",
-                "mainApplicationFile": "local:///opt/spark/examples/jars/spark-examples.jar",
-                "arguments": ["1000"],
+                "mainApplicationFile": f"local://{SPARK_PI_DIR}/{SPARK_PI_FILE}",
                 "sparkVersion": versions.SPARK_IMAGE.rsplit(":", 1)[1],
                 "restartPolicy": {"type": "Never"},
-                "volumes": [{"name": "spark-local", "emptyDir": {"sizeLimit": "2Gi"}}],
+                "volumes": [
+                    {"name": "spark-local", "emptyDir": {"sizeLimit": "2Gi"}},
+                    {"name": "spark-pi-program", "configMap": {"name": "spark-pi"}},
+                ],
                 "driver": {
                     "cores": 1,
                     "coreLimit": "1",
                     "memory": "512m",
                     "serviceAccount": args.driver_service_account,
+                    # MLflow's tracking URI and credentials, when the environment has them
+                    # (components/mlflow/jobs.py): the program logs its run there.
+                    "envFrom": env_from(),
                     **pod_security,
+                    "volumeMounts": [local_dir, program_mount],
                 },
                 "executor": {
                     "instances": 1,

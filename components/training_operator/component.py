@@ -9,7 +9,8 @@ Secret the operator's built-in certificate rotation fills, plus a ConfigMap that
 init container the operator adds to PyTorchJob workers a restricted securityContext. The
 operator watches every namespace, so jobs in the jobs namespace are reconciled. With
 `replicas` above 1 the replicas elect a leader (with the Role that needs). With
-`example: true` it also runs a PyTorchJob smoke test in the jobs namespace, on one GPU when
+`example: true` it also runs a PyTorchJob smoke test in the jobs namespace (which logs its run
+to MLflow when the environment deploys MLflow), on one GPU when
 the cluster has GPU nodes and on CPU otherwise.
 
 Inputs: `TrainingOperatorArgs`, the `Cluster` and the `JobsNamespace`.
@@ -30,6 +31,7 @@ from components import versions
 from components.chart_component import ChartComponent, CrdRelease
 from components.cluster import GPU_RESOURCE, Cluster
 from components.jobs_namespace.component import JobsNamespace
+from components.mlflow.jobs import env_from, with_run_logging
 from components.monitoring import MonitoringStack
 from components.monitoring.monitors import service_monitor
 from components.pod_security import (
@@ -48,8 +50,13 @@ def _program(script: Path) -> str:
     return "".join(source.splitlines(keepends=True)[first_code.lineno - 1 :])
 
 
-# The example's training loop (smoke_test.py beside this file).
-SMOKE_TEST = _program(Path(__file__).with_name("smoke_test.py"))
+# The example's training loop (smoke_test.py beside this file), then its MLflow run: logged
+# when the jobs namespace's `mlflow` ConfigMap gives MLFLOW_TRACKING_URI (components/mlflow/).
+SMOKE_TEST = with_run_logging(
+    _program(Path(__file__).with_name("smoke_test.py"))
+    + 'log_example_run("plinth-examples", {"example": "pytorch", "device": str(device)}, '
+    + '{"final_loss": loss.item()})\n'
+)
 
 
 CRD_FILES = (
@@ -481,6 +488,8 @@ def pytorch_job_spec(cluster: Cluster, labels: dict[str, str]) -> dict[str, Any]
             {"name": "HOME", "value": EXAMPLE_SCRATCH_DIR},
             {"name": "SMOKE_TEST_DEVICE", "value": device},
         ],
+        # MLflow's tracking URI and credentials, when the environment has them.
+        "envFrom": env_from(),
         "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": limits},
         "securityContext": RESTRICTED_CONTAINER,
         "volumeMounts": [{"name": "tmp", "mountPath": EXAMPLE_SCRATCH_DIR}],

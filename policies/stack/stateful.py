@@ -14,8 +14,8 @@ STATEFUL_TYPES: frozenset[str] = frozenset(
         # Kubernetes volumes
         "kubernetes:core/v1:PersistentVolumeClaim",
         "kubernetes:core/v1:PersistentVolume",
-        # A CloudNativePG PostgreSQL cluster: deleting it deletes its instances' volumes
-        # (the operator owns the PVCs it creates).
+        # A CloudNativePG PostgreSQL cluster (MLflow's database off EKS): its volume claims
+        # are the operator's, owned by it, and go with it.
         "kubernetes:postgresql.cnpg.io/v1:Cluster",
         # AWS
         "aws:s3/bucket:Bucket",

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from clouds.aws.context import AwsContext
+from clouds.aws.context import AwsContext, AwsNetwork
 from components.cluster import Cluster
 from stacks.config import PlatformConfig
 from stacks.migrations import component_options
@@ -85,6 +85,7 @@ def build(
         )
         for pool_name, pool in sorted(config.node_pools.items())
     ]
+    cluster = with_network(eks, network)
     EksNodeAddons(
         f"{environment}-eks-node-addons",
         eks=eks,
@@ -105,5 +106,26 @@ def build(
             opts=component_options(f"{environment}-autoscaler", depends_on=pools),
         )
         # The autoscaler runs before any component: the cluster tells monitoring to scrape it.
-        return dataclasses.replace(eks.kubernetes, scrape_targets=(scrape_target(),))
-    return eks.kubernetes
+        return dataclasses.replace(cluster, scrape_targets=(scrape_target(),))
+    return cluster
+
+
+def with_network(eks: EksCluster, network: Network) -> Cluster:
+    """The cluster handle, its AWS side knowing the network (for RDS beside the nodes)."""
+    aws_cloud = eks.kubernetes.aws
+    if aws_cloud is None:  # pragma: no cover (EksCluster always sets it)
+        raise TypeError("an EKS cluster without its AWS side")
+    node_security_group = eks.eks.vpc_config.apply(
+        lambda config: config.cluster_security_group_id or ""
+    )
+    return dataclasses.replace(
+        eks.kubernetes,
+        aws=dataclasses.replace(
+            aws_cloud,
+            network=AwsNetwork(
+                vpc_id=network.vpc_id,
+                private_subnet_ids=tuple(network.private_subnet_ids),
+                node_security_group_id=node_security_group,
+            ),
+        ),
+    )
