@@ -163,7 +163,8 @@ def _validate_backups(args: ResourceValidationArgs, report: ReportViolation) -> 
     if not isinstance(effective, int | float) or effective < minimum:
         report(
             f"{_describe(args)}: backupRetentionPeriod is {shown(days)} (RDS keeps "
-            f"{effective} days of automated backups), below {minimum}: a mistake noticed "
+            f"{effective} day{'' if effective == 1 else 's'} of automated backups), below "
+            f"{minimum}: a mistake noticed "
             "after that cannot be undone by a point-in-time restore",
             None,
         )

@@ -166,7 +166,7 @@ def test_deletion_protection_is_mandatory_in_prod(tier: str, level: str) -> None
 def test_backups_below_a_week_are_refused(factory: Any, days: Any, default: int) -> None:
     found = hits(BACKUPS, factory(backupRetentionPeriod=days))
     assert len(found) == 1
-    assert f"RDS keeps {default} days" in found[0].message
+    assert f"RDS keeps {default} day" in found[0].message
 
 
 def test_the_minimum_retention_is_a_knob() -> None:
