@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
+from policies.kubernetes.mlflow import mlflow_servers
+from tests.conftest import SynthesizedEnvironment
 from tests.policy_harness import hits, kubernetes
 
 AUTHENTICATION = "mlflow-authentication-required"
@@ -190,3 +193,24 @@ def test_a_secret_holding_the_ini_is_read() -> None:
 )
 def test_permission_level_per_tier(tier: str, level: str) -> None:
     assert [v.level for v in hits(PERMISSION, auth_ini("MANAGE"), tier=tier)] == [level]
+
+
+def test_each_environments_rendered_mlflow_is_found_and_judged(env: SynthesizedEnvironment) -> None:
+    """The chart's real Deployment and auth ConfigMap: found by what they run and hold,
+    compliant as rendered, refused once their authentication is taken away."""
+    servers = [e for e in env.entries if list(mlflow_servers(e["type"], e["inputs"]))]
+    assert len(servers) == 1, "MLflow is on in every environment: its server must be found"
+    rendered = servers[0]
+    assert hits(AUTHENTICATION, rendered, tier="prod") == []
+    anonymous = copy.deepcopy(rendered)
+    for container in anonymous["inputs"]["spec"]["template"]["spec"]["containers"]:
+        container["args"] = without_auth(container.get("args", []))
+    assert len(hits(AUTHENTICATION, anonymous, tier="prod")) == 1
+
+    ini_maps = [e for e in env.entries if "[mlflow]" in str(e["inputs"].get("data", ""))]
+    assert ini_maps, "basic-auth is on: its INI ConfigMap must be rendered"
+    assert hits(PERMISSION, *ini_maps, tier="prod") == []
+    broader = copy.deepcopy(ini_maps[0])
+    for key, text in broader["inputs"]["data"].items():
+        broader["inputs"]["data"][key] = text.replace("= READ", "= MANAGE")
+    assert len(hits(PERMISSION, broader, tier="prod")) == 1
