@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.aws import eks, iam, s3
+from policies.aws import eks, iam, rds, s3
 from policies.azure import aks, storage
 from policies.framework import Rule
 from policies.kubernetes import (
     charts,
+    cloudnative_pg,
     gpu,
     images,
+    mlflow,
     monitoring,
     namespaces,
     pod_security,
@@ -18,7 +20,7 @@ from policies.kubernetes import (
     root_filesystem,
     services,
 )
-from policies.mesh import mtls
+from policies.mesh import gateway_tls, mtls
 from policies.stack import attribution, ownership, protection
 
 PACK_NAME = "plinth"
@@ -34,11 +36,15 @@ RULES: tuple[Rule, ...] = (
     *gpu.RULES,
     *services.RULES,
     *mtls.RULES,
+    *gateway_tls.RULES,
     *charts.RULES,
     *monitoring.RULES,
+    *mlflow.RULES,
+    *cloudnative_pg.RULES,
     *s3.RULES,
     *eks.RULES,
     *iam.RULES,
+    *rds.RULES,
     *storage.RULES,
     *aks.RULES,
     *protection.RULES,

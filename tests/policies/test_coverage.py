@@ -23,15 +23,19 @@ from policies.framework import TIERS, Rule
 from policies.registry import RULES
 from tests.policies.aws import test_eks as eks_tests
 from tests.policies.aws import test_iam as iam_tests
+from tests.policies.aws import test_rds as rds_tests
 from tests.policies.aws import test_s3 as s3_tests
 from tests.policies.azure import test_aks as aks_tests
 from tests.policies.azure import test_storage as storage_tests
 from tests.policies.kubernetes import pods
 from tests.policies.kubernetes import test_charts as charts_tests
+from tests.policies.kubernetes import test_cloudnative_pg as cnpg_tests
 from tests.policies.kubernetes import test_gpu as gpu_tests
+from tests.policies.kubernetes import test_mlflow as mlflow_tests
 from tests.policies.kubernetes import test_monitoring as monitoring_tests
 from tests.policies.kubernetes import test_namespaces as namespace_tests
 from tests.policies.kubernetes import test_services as service_tests
+from tests.policies.mesh import test_gateway_tls as gateway_tls_tests
 from tests.policies.mesh import test_mtls as mtls_tests
 from tests.policies.stack import test_attribution as attribution_tests
 from tests.policies.stack import test_ownership as ownership_tests
@@ -119,6 +123,19 @@ def _aws() -> dict[str, Example]:
             (iam.role(),),
             (iam.role(trust=iam.trust_with(Principal="*")),),
         ),
+        **_rds(),
+    }
+
+
+def _rds() -> dict[str, Example]:
+    instance, group = rds_tests.instance, rds_tests.parameter_group
+    return {
+        "rds-encrypted-with-kms": ((instance(),), (instance(kmsKeyId=None),)),
+        "rds-not-public": ((instance(),), (instance(publiclyAccessible=True),)),
+        "rds-deletion-protection": ((instance(),), (instance(deletionProtection=False),)),
+        "rds-backups-retained": ((instance(),), (instance(backupRetentionPeriod=1),)),
+        "rds-multi-az": ((instance(),), (instance(multiAz=False),)),
+        "rds-ssl-enforced": ((instance(), group()), (instance(), group("0"))),
     }
 
 
@@ -253,7 +270,32 @@ def _monitoring() -> dict[str, Example]:
     }
 
 
-EXAMPLES: Mapping[str, Example] = {**_kubernetes(), **_monitoring(), **_aws(), **_azure()}
+def _mlflow() -> dict[str, Example]:
+    """MLflow's server, its database on Kubernetes, and the gateway that exposes it."""
+    server, route, gateway = mlflow_tests, gateway_tls_tests.route, gateway_tls_tests.gateway
+    cluster, schedule = cnpg_tests.cluster, cnpg_tests.scheduled_backup
+    plain_http = gateway_tls_tests.server(gateway_tls_tests.HTTP_REDIRECT, tls=None)
+    return {
+        "mlflow-authentication-required": (
+            (server.deployment(),),
+            (server.deployment(server.mlflow_container(args=server.without_auth())),),
+        ),
+        "mlflow-default-permission-read": ((server.auth_ini(),), (server.auth_ini("EDIT"),)),
+        "gateway-hosts-tls": ((gateway(), route()), (gateway(plain_http), route())),
+        "cnpg-superuser-access-off": ((cluster(),), (cluster(enableSuperuserAccess=True),)),
+        "cnpg-storage-size-set": ((cluster(),), (cluster(storage={}),)),
+        "cnpg-instances-ha": ((cluster(),), (cluster(instances=1),)),
+        "cnpg-backups-scheduled": ((cluster(), schedule()), (cluster(),)),
+    }
+
+
+EXAMPLES: Mapping[str, Example] = {
+    **_kubernetes(),
+    **_monitoring(),
+    **_mlflow(),
+    **_aws(),
+    **_azure(),
+}
 
 
 def by_rule(rule: Rule) -> str:

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 from plinth.check import run_pack
 from plinth.policy_config import resolve_policy_config
-from policies.kubernetes import charts, namespaces, services
+from policies.aws import rds
+from policies.kubernetes import charts, cloudnative_pg, mlflow, namespaces, services
+from policies.mesh import gateway_tls
 from policies.stack import attribution, ownership, protection
 from tests.policy_harness import entry
 
@@ -73,3 +75,53 @@ def test_rules_never_crash_on_unexpected_shapes(
     ]
     config = {rule.name: rule.config_for("prod") for rule in _OURS}
     run_pack([provider, *entries], resolve_policy_config(config, "fuzz", _OURS), _OURS)
+
+
+_MLFLOW_RULES = (*mlflow.RULES, *gateway_tls.RULES, *cloudnative_pg.RULES, *rds.RULES)
+_MLFLOW_KEYS = st.sampled_from(
+    [
+        *("metadata", "name", "namespace", "spec", "template", "containers", "command", "args"),
+        *("image", "env", "value", "data", "stringData", "servers", "hosts", "gateways", "tls"),
+        *("mode", "credentialName", "httpsRedirect", "port", "number", "instances", "storage"),
+        *("size", "backup", "plugins", "cluster", "method", "pluginConfiguration", "suspend"),
+        *("enableSuperuserAccess", "publiclyAccessible", "multiAz", "parameters", "engineMode"),
+        *("backupRetentionPeriod", "kmsKeyId", "storageEncrypted", "clusterIdentifier"),
+        *("dbClusterInstanceClass", "parameterGroupName", "replicateSourceDb"),
+    ]
+)
+_MLFLOW_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(
+        ["", "mlflow", "server", "sh", "-c", "[mlflow]\ndefault_permission = X", "*"]
+    ),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(_MLFLOW_KEYS, children, max_size=4)
+    ),
+    max_leaves=15,
+)
+_MLFLOW_TYPES = st.sampled_from(
+    [
+        *("kubernetes:apps/v1:Deployment", "kubernetes:core/v1:ConfigMap"),
+        *("kubernetes:core/v1:Secret", "kubernetes:networking.istio.io/v1:Gateway"),
+        *("kubernetes:networking.istio.io/v1:VirtualService", cloudnative_pg.CLUSTER),
+        *(cloudnative_pg.SCHEDULED_BACKUP, rds.INSTANCE, rds.CLUSTER, rds.CLUSTER_INSTANCE),
+        rds.PARAMETER_GROUP,
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    resources=st.lists(
+        st.tuples(_MLFLOW_TYPES, st.dictionaries(_MLFLOW_KEYS, _MLFLOW_JSON, max_size=5)),
+        max_size=4,
+    )
+)
+def test_mlflow_and_database_rules_never_crash_on_unexpected_shapes(
+    resources: list[tuple[str, dict[str, Any]]],
+) -> None:
+    entries = [entry(kind, inputs, name=f"r{i}") for i, (kind, inputs) in enumerate(resources)]
+    config = {rule.name: rule.config_for("prod") for rule in _MLFLOW_RULES}
+    run_pack(entries, resolve_policy_config(config, "fuzz", _MLFLOW_RULES), _MLFLOW_RULES)

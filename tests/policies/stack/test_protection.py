@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import importlib
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
 from policies.stack.stateful import STATEFUL_TYPES
 from tests.policy_harness import entry, hits, kubernetes
@@ -59,7 +61,33 @@ def test_additional_stateful_types_are_configurable() -> None:
     assert len(hits(PROTECTED, disk, config=config)) == 1
 
 
-@pytest.mark.parametrize("token", sorted(STATEFUL_TYPES))
+def custom_resource_kinds(upstream: Path, group: str) -> set[str]:
+    """The type token of every kind of `group` the upstream CRDs define, each version."""
+    tokens = set()
+    for path in upstream.glob("*/*/crds/*.yaml"):
+        text = path.read_text()
+        if f"group: {group}" not in text:
+            continue
+        for document in yaml.safe_load_all(text):
+            spec = document.get("spec", {}) if isinstance(document, dict) else {}
+            if document and document.get("kind") == "CustomResourceDefinition":
+                kind = spec["names"]["kind"]
+                tokens |= {f"kubernetes:{group}/{v['name']}:{kind}" for v in spec["versions"]}
+    return tokens
+
+
+CUSTOM_STATEFUL_TYPES = sorted(t for t in STATEFUL_TYPES if "." in t.split(":")[1].split("/")[0])
+
+
+@pytest.mark.parametrize("token", CUSTOM_STATEFUL_TYPES)
+def test_custom_resource_stateful_types_are_kinds_of_the_upstream_crds(
+    token: str, upstream: Path
+) -> None:
+    group = token.split(":")[1].split("/", maxsplit=1)[0]
+    assert token in custom_resource_kinds(upstream, group)
+
+
+@pytest.mark.parametrize("token", sorted(set(STATEFUL_TYPES) - set(CUSTOM_STATEFUL_TYPES)))
 def test_stateful_types_are_tokens_of_the_installed_sdks(token: str) -> None:
     package, module, class_name = token.split(":")
     path = module.replace("/", ".") if package != "aws" else module.split("/")[0]
