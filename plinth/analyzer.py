@@ -46,6 +46,7 @@ from pulumi_policy.proxy import unknown_checking_proxy
 DECODING_STEPS = ("json_format", "deserialize_properties", "unknown_checking_proxy")
 # The one field of a Struct that stands for properties held in this process.
 REFERENCE_FIELD = "__plinth_properties_sha256__"
+_REFERENCE_PREFIX = f"{REFERENCE_FIELD}:".encode()  # a serialized Struct never starts so
 
 
 class _Decoded(dict[str, Any]):
@@ -113,33 +114,34 @@ class PropertyDecoder:
         struct.fields[REFERENCE_FIELD].string_value = digest
         return struct
 
-    def _referenced_digest(self, message: struct_pb2.Struct) -> str | None:
-        if len(message.fields) != 1 or REFERENCE_FIELD not in message.fields:
-            return None
-        digest = message.fields[REFERENCE_FIELD].string_value
-        return digest if digest in self._referenced else None
+    def _content(self, message: struct_pb2.Struct) -> bytes:
+        """The key of a Struct's properties: a reference's digest, else its serialization;
+        remembered by the Struct object."""
+        known = self._contents.get(id(message))
+        if known is not None and known[0] is message:
+            return known[1]
+        digest = ""
+        if len(message.fields) == 1 and REFERENCE_FIELD in message.fields:
+            digest = message.fields[REFERENCE_FIELD].string_value
+        if digest in self._referenced:
+            content = _REFERENCE_PREFIX + digest.encode()
+        else:
+            content = message.SerializeToString(deterministic=True)
+        self._contents[id(message)] = (message, content)
+        return content
 
     def message_to_dict(self, message: Any, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs or not isinstance(message, struct_pb2.Struct):
             return self._message_to_dict(message, *args, **kwargs)
-        digest = self._referenced_digest(message)
-        if digest is not None:
-            content = f"{REFERENCE_FIELD}:{digest}".encode()
-            if content in self.proxies:
-                return _Decoded(content)
-            self.decoded += 1
-            # What MessageToDict gives for the Struct of these properties: a Struct's
-            # numbers are doubles, so integers come back as floats.
-            return _Decoded(content, json.loads(self._referenced[digest], parse_int=float))
-        known = self._contents.get(id(message))
-        if known is not None and known[0] is message:
-            content = known[1]
-        else:
-            content = message.SerializeToString(deterministic=True)
-            self._contents[id(message)] = (message, content)
+        content = self._content(message)
         if content in self.proxies:
             return _Decoded(content)
         self.decoded += 1
+        if content.startswith(_REFERENCE_PREFIX):
+            # What MessageToDict gives for the Struct of these properties: a Struct's
+            # numbers are doubles, so integers come back as floats.
+            text = self._referenced[content.removeprefix(_REFERENCE_PREFIX).decode()]
+            return _Decoded(content, json.loads(text, parse_int=float))
         return _Decoded(content, self._message_to_dict(message))
 
     def deserialize_properties(self, props: Any, proxy_secrets: bool = False) -> Any:
