@@ -60,3 +60,14 @@ def store(kind: str, source: bytes, value: str) -> None:
         ) as partial:
             partial.write(value)
         Path(partial.name).replace(path)
+
+
+def tree_digest(path: Path) -> str:
+    """sha256 over a file, or over every file under a directory (relative path, size and
+    content of each, in path order)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(f"{file.relative_to(path).as_posix()}\0{file.stat().st_size}\0".encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()

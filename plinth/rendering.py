@@ -199,7 +199,8 @@ def render_chart(
     if not request.version:
         raise ConfigError(f"{label}: no chart version; pin one in components/versions.py")
     chart_path = locate_chart(source, request)
-    info = helm.chart_info(chart_path)
+    chart_digest = cache.tree_digest(chart_path)
+    info = helm.chart_info(chart_path, chart_digest)
     _check_install_preconditions(label, info, kubernetes_version)
     values = inputs.get("values") or {}
     check_chart_values(label, values, info)
@@ -210,7 +211,7 @@ def render_chart(
         "api_versions": sorted(api_versions),
         "include_crds": not inputs.get("skipCrds", False),
     }
-    key = render_key(chart_path, values, release)
+    key = render_key(chart_digest, values, release)
     cached = cache.lookup("chart-objects", key)
     if cached is not None:
         objects: list[dict[str, Any]] = json.loads(cached)
@@ -222,14 +223,14 @@ def render_chart(
     return objects
 
 
-def render_key(chart_path: Path, values: Mapping[str, Any], release: Mapping[str, Any]) -> bytes:
+def render_key(chart_digest: str, values: Mapping[str, Any], release: Mapping[str, Any]) -> bytes:
     """Every input a chart's deployed objects depend on, as bytes to key the cache with:
-    the chart's files, the values, the release and its capabilities, the Helm SDK's
-    version, and the code that turns Helm's output into objects (this module, plinth/helm.py,
-    PyYAML's version)."""
+    the chart's files (`cache.tree_digest`), the values, the release and its capabilities,
+    the Helm SDK's version, and the code that turns Helm's output into objects (this
+    module, plinth/helm.py, PyYAML's version)."""
     code = b"".join(Path(module).read_bytes() for module in (__file__, helm.__file__))
     parts = {
-        "chart": tree_digest(chart_path),
+        "chart": chart_digest,
         "values": values,
         "release": release,
         "helm": helm.engine_version(),
@@ -237,17 +238,6 @@ def render_key(chart_path: Path, values: Mapping[str, Any], release: Mapping[str
         "code": hashlib.sha256(code).hexdigest(),
     }
     return json.dumps(parts, sort_keys=True).encode()
-
-
-def tree_digest(path: Path) -> str:
-    """sha256 over a file, or over every file under a directory (relative path, size and
-    content of each, in path order)."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        digest.update(f"{file.relative_to(path).as_posix()}\0{file.stat().st_size}\0".encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
 
 
 def _render_checked(
