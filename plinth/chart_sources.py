@@ -150,12 +150,23 @@ def _assembled_upstream_chart(root: Path, name: str, version: str) -> Path:
     scratch = Path(tempfile.mkdtemp(prefix=f"plinth-chart-{name}-"))
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     copy = scratch / name
-    shutil.copytree(chart.path, copy)
+    shutil.copytree(chart.path, copy, copy_function=_link_or_copy)
     for dependency in missing:
         sibling = _sibling_dependency(root, str(dependency["name"]), str(dependency["version"]))
         if sibling is not None:
-            shutil.copytree(sibling.path, copy / "charts" / sibling.name)
+            shutil.copytree(
+                sibling.path, copy / "charts" / sibling.name, copy_function=_link_or_copy
+            )
     return copy
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    """A hard link to the upstream file (the scratch copy is only read, and a link copies
+    no data: a chart with its dependencies is megabytes), a copy across file systems."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
 
 
 def _sibling_dependency(root: Path, name: str, constraint: str) -> UpstreamChartDir | None:

@@ -351,7 +351,10 @@ def run_pack(
     analyzer.Configure(_configure_request(settings), None)
     by_urn = {str(entry["urn"]): entry for entry in entries}
     types = {urn: str(entry["type"]) for urn, entry in by_urn.items()}
-    properties = _Properties()
+    # The servicer in this process reads properties by reference; one served over gRPC
+    # (as the Pulumi CLI runs the pack) gets them as a Struct.
+    encode = analyzer.reference if isinstance(analyzer, DecodeOnceAnalyzer) else _struct
+    properties = _Properties(encode)
     violations: list[Violation] = []
     for index, entry in enumerate(entries, start=1):
         progress(f"checking resource {index} of {len(entries)}: {entry['name']}")
@@ -392,16 +395,18 @@ def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
 
 
 class _Properties:
-    """Each resource's inputs as a protobuf Struct, built once per run of the pack: a
-    resource is sent in its own request, in the stack's, and as the provider of others."""
+    """Each resource's inputs as a protobuf Struct (`encode`d), built once per run of the
+    pack: a resource is sent in its own request, in the stack's, and as the provider of
+    others."""
 
-    def __init__(self) -> None:
+    def __init__(self, encode: Callable[[Mapping[str, Any]], struct_pb2.Struct]) -> None:
+        self._encode = encode
         self._structs: dict[str, struct_pb2.Struct] = {}
 
     def of(self, entry: Mapping[str, Any]) -> struct_pb2.Struct:
         urn = str(entry["urn"])
         if urn not in self._structs:
-            self._structs[urn] = _struct(entry.get("inputs") or {})
+            self._structs[urn] = self._encode(entry.get("inputs") or {})
         return self._structs[urn]
 
 

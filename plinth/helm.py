@@ -14,12 +14,15 @@ dropped from it), so every render loads a fresh handle.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plinth import cache
 from stacks.config import ConfigError
 
 try:
@@ -73,8 +76,41 @@ def _load(source: Path) -> Any:
         raise ConfigError(f"{source}: not a loadable Helm chart ({error})") from None
 
 
-def chart_info(source: Path) -> ChartInfo:
-    """Metadata, default values and schema of the chart at `source` (directory or .tgz)."""
+def chart_info(source: Path, digest: str | None = None) -> ChartInfo:
+    """Metadata, default values and schema of the chart at `source` (directory or .tgz).
+
+    Loading a chart parses every file of it (megabytes with CRDs): the answer is cached by
+    the chart's files (`digest`, `cache.tree_digest(source)` when not given), the Helm
+    SDK's version and this module's code (plinth/cache.py).
+    """
+    require_engine()
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    files = digest or cache.tree_digest(source)
+    key = json.dumps([files, engine_version(), code]).encode()
+    cached = cache.lookup("chart-info", key)
+    if cached is not None:
+        return _info_from_json(cached)
+    info = _loaded_info(source)
+    text = json.dumps(
+        dataclasses.asdict(info) | {"loaded_dependencies": sorted(info.loaded_dependencies)}
+    )
+    if _info_from_json(text) == info:  # a value JSON cannot hold (an int map key): not cached
+        cache.store("chart-info", key, text)
+    return info
+
+
+def _info_from_json(text: str) -> ChartInfo:
+    fields = json.loads(text)
+    return ChartInfo(
+        **fields
+        | {
+            "declared_dependencies": tuple(fields["declared_dependencies"]),
+            "loaded_dependencies": frozenset(fields["loaded_dependencies"]),
+        }
+    )
+
+
+def _loaded_info(source: Path) -> ChartInfo:
     chart = _load(source)
     metadata = chart.metadata
     return ChartInfo(

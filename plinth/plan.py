@@ -36,7 +36,6 @@ from stacks.config import ConfigError
 
 PLAN_VERSION = 1
 HEAD_KEYS = ("apiVersion", "kind", "metadata")
-LARGE_OBJECT_BYTES = 64 * 1024
 RESOURCES_MARK = "<plinth: resources go here>"
 # What a plan is synthesized from, besides the environment file: the project's code and
 # the upstream data charts are rendered from. Hashing ~100 small files costs milliseconds.
@@ -225,10 +224,9 @@ def render_manifest(obj: Mapping[str, Any]) -> str:
     """One object as YAML: apiVersion, kind, metadata first, then the rest sorted."""
     ordered = {key: obj[key] for key in HEAD_KEYS if key in obj}
     ordered.update({key: obj[key] for key in sorted(obj) if key not in HEAD_KEYS})
-    source = json.dumps(ordered).encode()
-    if len(source) < LARGE_OBJECT_BYTES:
-        return _yaml(ordered)
-    # Large objects (CRDs, hundreds of KB) are the same from run to run: emit them once.
+    # Objects are mostly the same from run to run, and PyYAML's representer is Python:
+    # each object is emitted once, cached by its content and the emitter's version.
+    source = f"PyYAML {yaml.__version__}\n{json.dumps(ordered)}".encode()
     return derived("manifest-yaml", source, lambda: _yaml(ordered))
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import hashlib
 import inspect
 import json
 import re
@@ -41,7 +42,7 @@ import pulumi
 import yaml
 
 from components.merge import deep_merge
-from plinth import helm
+from plinth import cache, helm
 from plinth.cache import derived
 from plinth.chart_sources import ChartRequest, ChartSource, locate_chart, locate_file
 from plinth.chart_values import check_chart_values
@@ -199,24 +200,55 @@ def render_chart(
     if not request.version:
         raise ConfigError(f"{label}: no chart version; pin one in components/versions.py")
     chart_path = locate_chart(source, request)
-    info = helm.chart_info(chart_path)
+    chart_digest = cache.tree_digest(chart_path)
+    info = helm.chart_info(chart_path, chart_digest)
     values = inputs.get("values") or {}
     _check_install_preconditions(
         label, info, kubernetes_version, unstaged=unstaged(source, info, values)
     )
     check_chart_values(label, values, info)
-    renders = [
-        helm.render(
-            chart_path,
-            values,
-            release=str(inputs.get("name") or entry["name"]),
-            namespace=str(inputs.get("namespace") or DEFAULT_NAMESPACE),
-            kube_version=f"v{kubernetes_version}.0",
-            api_versions=sorted(api_versions),
-            include_crds=not inputs.get("skipCrds", False),
-        )
-        for _ in range(2)
-    ]
+    release = {
+        "release": str(inputs.get("name") or entry["name"]),
+        "namespace": str(inputs.get("namespace") or DEFAULT_NAMESPACE),
+        "kube_version": f"v{kubernetes_version}.0",
+        "api_versions": sorted(api_versions),
+        "include_crds": not inputs.get("skipCrds", False),
+    }
+    key = render_key(chart_digest, values, release)
+    cached = cache.lookup("chart-objects", key)
+    if cached is not None:
+        objects: list[dict[str, Any]] = json.loads(cached)
+        return objects
+    objects = _render_checked(label, chart_path, values, release)
+    text = json.dumps(objects)
+    if json.loads(text) == objects:  # a value JSON cannot hold (an int map key): not cached
+        cache.store("chart-objects", key, text)
+    return objects
+
+
+def render_key(chart_digest: str, values: Mapping[str, Any], release: Mapping[str, Any]) -> bytes:
+    """Every input a chart's deployed objects depend on, as bytes to key the cache with:
+    the chart's files (`cache.tree_digest`), the values, the release and its capabilities,
+    the Helm SDK's version, and the code that turns Helm's output into objects (this
+    module, plinth/helm.py, PyYAML's version)."""
+    code = b"".join(Path(module).read_bytes() for module in (__file__, helm.__file__))
+    parts = {
+        "chart": chart_digest,
+        "values": values,
+        "release": release,
+        "helm": helm.engine_version(),
+        "pyyaml": yaml.__version__,
+        "code": hashlib.sha256(code).hexdigest(),
+    }
+    return json.dumps(parts, sort_keys=True).encode()
+
+
+def _render_checked(
+    label: str, chart_path: Path, values: Mapping[str, Any], release: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The deployed objects of one release, rendered twice and refused unless both renders
+    agree (a generated value, e.g. a random password)."""
+    renders = [helm.render(chart_path, values, **release) for _ in range(2)]
     # Hooks are never applied, so only the deployed objects must render the same twice.
     first, second = (
         [obj for obj in parse_manifests(_deployed_templates(render)) if not _is_hook(obj)]

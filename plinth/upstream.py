@@ -9,6 +9,7 @@ setting, `PLINTH_UPSTREAM_DIR` (default: `../shared/upstream` beside the checkou
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
+
+from plinth.cache import derived
 
 try:  # libyaml reads the 300 KB MANIFEST.yaml in a few milliseconds, pure Python in seconds
     from yaml import CSafeLoader as SafeLoader
@@ -52,8 +55,14 @@ class UpstreamFile:
 
 @functools.cache
 def manifest(root: Path) -> tuple[UpstreamFile, ...]:
-    """Every file MANIFEST.yaml lists."""
-    document = yaml.load((root / "MANIFEST.yaml").read_bytes(), Loader=SafeLoader)
+    """Every file MANIFEST.yaml lists (parsed once per content of the file: it is large)."""
+    text = (root / "MANIFEST.yaml").read_bytes()
+    parsed = derived(
+        "upstream-manifest",
+        text,
+        lambda: json.dumps(yaml.load(text, Loader=SafeLoader), default=str),
+    )
+    document = json.loads(parsed)
     fields = UpstreamFile.__dataclass_fields__
     return tuple(
         UpstreamFile(**{key: value for key, value in entry.items() if key in fields})

@@ -1,13 +1,17 @@
 """The benchmark's import floor (bench/import_floor.py) holds every SDK module the
 program uses, so that no command is measured against a floor that skips part of its
-necessary cost. Nothing here is timed."""
+necessary cost; a cold-cache run really starts from an empty cache. Nothing here is timed."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
+
+from bench.bench_synth import BenchError, Command
 from bench.import_floor import AWS_SERVICES, KUBERNETES_GROUPS, MODULES
 from tests.conftest import ROOT
 
@@ -50,3 +54,18 @@ def test_the_floor_imports_no_plinth_code_and_runs() -> None:
     assert "pulumi_aws.ec2.vpc" in imported
     assert "pulumi_kubernetes.core.v1.Namespace" in imported
     assert not [name for name in imported if name.startswith(("plinth", "stacks."))]
+
+
+def test_a_cold_cache_command_runs_with_an_empty_cache_of_its_own(tmp_path: Path) -> None:
+    # The child lists its cache and leaves a file in it: the next run must not see it.
+    script = (
+        "import os, pathlib; cache = pathlib.Path(os.environ['PLINTH_CHART_CACHE']); "
+        "assert not list(cache.iterdir()), 'a warm cache'; (cache / 'left').write_text('x')"
+    )
+    command = Command([sys.executable, "-c", script], cold_cache=True)
+    command.run()
+    command.run()
+    warm = Command([sys.executable, "-c", script], {"PLINTH_CHART_CACHE": str(tmp_path)})
+    warm.run()
+    with pytest.raises(BenchError, match="a warm cache"):
+        warm.run()

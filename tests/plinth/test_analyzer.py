@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi_policy.policy as servicer_module
 import pytest
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
 from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
@@ -143,3 +143,29 @@ def test_the_servicer_module_is_restored_after_each_call() -> None:
 
 def test_plinth_check_runs_the_decode_once_servicer() -> None:
     assert isinstance(in_process_analyzer(), DecodeOnceAnalyzer)
+
+
+def test_a_reference_decodes_as_the_struct_of_its_properties_would() -> None:
+    properties = {
+        "spec": {"replicas": 3, "ratio": 0.5, "big": 2**60, "paused": False, "note": None},
+        "items": [1, "two", {"three": [3]}],
+        "secret": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"},
+    }
+    analyzer = decode_once()
+    struct = struct_pb2.Struct()
+    json_format.ParseDict(properties, struct)
+    by_reference = analyzer.decoder.message_to_dict(analyzer.reference(properties))
+    assert by_reference == json_format.MessageToDict(struct)
+    assert by_reference["spec"]["replicas"] == 3.0
+    assert isinstance(by_reference["spec"]["replicas"], float)  # as a Struct's doubles
+    assert analyzer.decoder.decoded == 1
+
+
+def test_the_pack_reads_every_property_of_a_referenced_object() -> None:
+    # The whole object reaches the rules: a value deep inside a large object is judged.
+    deep = deployment("deep", 1)
+    deep["inputs"]["spec"]["template"] = {"padding": ["x" * 100] * 10_000}
+    deep["inputs"]["spec"]["replicas"] = 5
+    found = run_pack([deep], toy_settings(), TOY_RULES, decode_once(TOY_RULES))
+    assert any(v.message.startswith("deep runs 5.0 replicas") for v in found)
+    assert found == run_pack([deep], toy_settings(), TOY_RULES, plain_servicer(TOY_RULES))

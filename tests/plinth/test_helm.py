@@ -81,6 +81,24 @@ def test_chart_info_reads_chart_yaml_values_and_schema() -> None:
     assert info.loaded_dependencies == frozenset()
 
 
+def test_chart_info_from_the_cache_equals_the_loaded_and_follows_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLINTH_CHART_CACHE", str(tmp_path / "cache"))
+    chart = tmp_path / "plinth-probe"
+    shutil.copytree(PROBE, chart)
+    loaded = helm.chart_info(chart)
+    assert list((tmp_path / "cache" / "derived" / "chart-info").iterdir())
+    cached = helm.chart_info(chart)
+    assert cached == loaded
+    chart_yaml = chart / "Chart.yaml"
+    chart_yaml.write_text(
+        chart_yaml.read_text(encoding="utf-8").replace("version: 0.3.1", "version: 0.3.2"),
+        encoding="utf-8",
+    )
+    assert helm.chart_info(chart).version == "0.3.2"
+
+
 def test_capabilities_kube_version_is_the_one_passed() -> None:
     for version in ("v1.31.0", "v1.34.2"):
         data = named(render(PROBE, kube_version=version), "ConfigMap", "rel-capabilities")["data"]

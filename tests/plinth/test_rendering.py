@@ -404,3 +404,91 @@ def test_documents_split_as_helm_splits_them() -> None:
     text = "kind: Role\nmetadata: {name: a}\n\n---# a comment\nkind: Role\nmetadata: {name: b}\n"
     assert [o["metadata"]["name"] for o in parse_manifests([text])] == ["a", "b"]
     assert parse_manifests(["---\n# only a comment\n---\n"]) == []
+
+
+class _RenderCounter:
+    """helm.render, counted."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.original = helm.render
+
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, str]:
+        self.calls += 1
+        return self.original(*args, **kwargs)
+
+
+@pytest.fixture
+def renders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> _RenderCounter:
+    """helm.render counted, with a cache of derived data of this test's own."""
+    monkeypatch.setenv("PLINTH_CHART_CACHE", str(tmp_path / "cache"))
+    counter = _RenderCounter()
+    monkeypatch.setattr(helm, "render", counter)
+    return counter
+
+
+def test_a_chart_rendered_again_with_the_same_inputs_comes_from_the_cache_unchanged(
+    mirror: ChartSource, renders: _RenderCounter
+) -> None:
+    cold = expand(mirror, [chart()])
+    assert renders.calls == 2  # rendered twice: the determinism check
+    warm = expand(mirror, [chart()])
+    assert renders.calls == 2
+    assert warm.entries == cold.entries
+    assert len(warm.entries) > 5
+
+
+@pytest.mark.parametrize(
+    ("changed", "kubernetes_version"),
+    [
+        ({"values": {"labels": {"team": "data"}}}, "1.31"),  # a value
+        ({"name": "renamed"}, "1.31"),  # the release
+        ({"namespace": "elsewhere"}, "1.31"),
+        ({"skipCrds": True}, "1.31"),
+        ({}, "1.34"),  # the capabilities: the cluster's version
+    ],
+)
+def test_any_input_of_a_render_changed_renders_the_chart_again(
+    mirror: ChartSource,
+    renders: _RenderCounter,
+    changed: dict[str, Any],
+    kubernetes_version: str,
+) -> None:
+    expand(mirror, [chart()])
+    expanded = expand(mirror, [chart(**changed)], kubernetes_version=kubernetes_version)
+    assert renders.calls == 4
+    assert expanded.entries != expand(mirror, [chart()]).entries
+
+
+def test_a_crd_installed_by_the_plan_changes_the_capabilities_and_renders_again(
+    mirror: ChartSource, renders: _RenderCounter
+) -> None:
+    expand(mirror, [chart()])
+    expand(mirror, [entry(CONFIG_FILE_TYPE, "gizmo-crd", file=GIZMO_CRD_URL), chart()])
+    assert renders.calls == 4
+
+
+def test_a_changed_chart_file_renders_the_chart_again(
+    tmp_path: Path, renders: _RenderCounter
+) -> None:
+    edited = tmp_path / "src" / "plinth-probe"
+    shutil.copytree(PROBE, edited)
+    first = expand(write_mirror(tmp_path / "first", edited), [chart()])
+    template = sorted((edited / "templates").glob("*.yaml"))[0]
+    template.write_text(
+        template.read_text(encoding="utf-8") + "\n---\napiVersion: v1\nkind: ConfigMap\n"
+        "metadata: {name: added-by-the-test}\n",
+        encoding="utf-8",
+    )
+    second = expand(write_mirror(tmp_path / "second", edited), [chart()])
+    assert renders.calls == 4
+    assert len(second.entries) == len(first.entries) + 1
+
+
+def test_a_random_value_is_refused_on_every_run_not_cached(
+    mirror: ChartSource, renders: _RenderCounter
+) -> None:
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="generated value"):
+            expand(mirror, [chart(values={"generatedPassword": True})])
+    assert renders.calls == 4
