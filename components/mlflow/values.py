@@ -58,12 +58,18 @@ def allowed_hosts(host: str, namespace: str) -> list[str]:
     return [host, service, f"{service}:*", *LOOPBACK_HOSTS, *PRIVATE_ADDRESS_HOSTS]
 
 
+POSTGRES_DRIVER = "psycopg2"
+
+
 def _postgres(database: MlflowDatabase) -> dict[str, Any]:
     return {
         "enabled": True,
         "host": database.host,
         "port": database.port,
         "database": database.name,
+        # The image ships psycopg2; a driverless postgresql:// means psycopg 3 to
+        # SQLAlchemy 2.1 and later, so the driver is named rather than left to a default.
+        "driver": POSTGRES_DRIVER,
     }
 
 

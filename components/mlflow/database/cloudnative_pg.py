@@ -90,7 +90,9 @@ def deploy_cloudnative_pg(
                 "selector": {"matchLabels": {"cnpg.io/cluster": settings.cluster_name}},
                 "podMetricsEndpoints": [{"port": METRICS_PORT}],
             },
-            opts=after_cluster,
+            opts=pulumi.ResourceOptions.merge(
+                after_cluster, pulumi.ResourceOptions(depends_on=operator.monitoring_crds)
+            ),
         )
     if settings.backup is not None:
         k8s.apiextensions.CustomResource(
