@@ -153,7 +153,7 @@ def test_every_target_runs_the_pinned_server_with_postgres_and_basic_auth(
 ) -> None:
     for env in environments.values():
         args = server_args(env)
-        assert "--backend-store-uri=postgresql://" in args
+        assert "--backend-store-uri=postgresql+psycopg2://" in args
         assert "--serve-artifacts" in args
         assert "--app-name=basic-auth" in args
         values = chart_values(env)
