@@ -122,13 +122,15 @@ typecheck: $(DEV_STAMP)
 # The alert rule tests run the real promtool (the Debian package prometheus); it is
 # installed when missing and root can, and its server is never started.
 promtool:
-	@sh tests/install-promtool.sh
+	@command -v promtool >/dev/null 2>&1 \
+		|| sh tests/install-debian-package.sh prometheus "promtool (for the alert rule tests)"
 
 # The MLflow contract test starts a real PostgreSQL (the Debian package postgresql, its
 # binaries under /usr/lib/postgresql/<major>/bin); installed when missing and root can, its
 # cluster and service never started.
 postgresql:
-	@sh tests/install-postgresql.sh
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| sh tests/install-debian-package.sh postgresql "PostgreSQL (for the MLflow contract test)"
 
 unit: $(DEV_STAMP) $(CHECKOV_STAMP) $(MLFLOW_STAMP) $(AZURITE_STAMP) promtool postgresql
 	$(BIN)/pytest
