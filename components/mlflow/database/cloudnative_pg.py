@@ -47,6 +47,7 @@ from components.mlflow.database.args import (
     CloudNativePgBackupArgs,
     MlflowDatabaseArgs,
 )
+from components.monitoring import deployed_monitoring
 from components.postgres_operator.component import API_VERSION, PostgresOperator
 
 POSTGRES_PORT = 5432
@@ -113,7 +114,8 @@ def deploy_cloudnative_pg(
     after_cluster = pulumi.ResourceOptions.merge(
         cluster.resource_options(parent), pulumi.ResourceOptions(depends_on=[database, *after])
     )
-    if operator.monitored:
+    monitoring = deployed_monitoring(deployed)
+    if operator.monitored and monitoring is not None:
         k8s.apiextensions.CustomResource(
             f"{name}-db-metrics",
             api_version=MONITORING_API,
@@ -123,7 +125,10 @@ def deploy_cloudnative_pg(
                 "selector": {"matchLabels": {"cnpg.io/cluster": settings.cluster_name}},
                 "podMetricsEndpoints": [{"port": METRICS_PORT}],
             },
-            opts=after_cluster,
+            # The PodMonitor CRD is the monitoring component's.
+            opts=pulumi.ResourceOptions.merge(
+                after_cluster, pulumi.ResourceOptions(depends_on=list(monitoring.crds))
+            ),
         )
     if settings.backup is not None:
         k8s.apiextensions.CustomResource(
