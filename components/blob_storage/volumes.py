@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_azure_native import authorization, managedidentity
+from pulumi_azure_native import managedidentity
 
 from clouds.azure.context import AzureCloud
 from components.blob_storage.account import BlobStorage
 from components.blob_storage.args import BlobStorageArgs, BlobVolumeArgs, volume_name
+from components.blob_storage.identity import (
+    CLIENT_ID_ANNOTATION,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+    STORAGE_BLOB_DATA_READER,
+    container_identity,
+)
 from components.cluster import Cluster
 from components.jobs_namespace.component import JobsNamespace
 from components.jobs_volumes import (
@@ -26,16 +32,9 @@ from components.jobs_volumes import (
 )
 
 BLOB_DRIVER = "blob.csi.azure.com"
-# The audience of the token AKS's workload identity exchanges with Microsoft Entra ID; the
-# blob CSI driver's CSIDriver requests the pod's token for exactly this audience.
-TOKEN_AUDIENCE = "api://AzureADTokenExchange"  # noqa: S105 (an audience, not a secret)
 # The user and group job pods run as (as for the S3 volumes): blobfuse2 shows every file
 # as theirs, and `allow_other` lets the job's processes into a mount made by root.
 JOB_USER_ID = 10000
-# Azure built-in role definitions (learn.microsoft.com, "Azure built-in roles", Storage):
-# read blobs and list containers; and read, write and delete blobs.
-STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
-STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 # Where AKS nodes mount their temporary disk (the OS disk where the VM size has none); the
 # driver's per-volume cache directory `/mnt/<volume handle>` is there.
 NODE_CACHE_ROOT = "/mnt"
@@ -44,24 +43,6 @@ NODE_CACHE_ROOT = "/mnt"
 def role_definition(access: str) -> str:
     """The built-in role a volume's identity holds on its container."""
     return STORAGE_BLOB_DATA_CONTRIBUTOR if access == "read-write" else STORAGE_BLOB_DATA_READER
-
-
-def role_definition_id(subscription_id: str, access: str) -> str:
-    """The role definition's resource ID, as role assignments name it."""
-    return (
-        f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/"
-        f"roleDefinitions/{role_definition(access)}"
-    )
-
-
-def subscription_of(resource_id: str) -> str:
-    """The subscription ID in an Azure resource ID (`/subscriptions/<id>/...`)."""
-    return resource_id.split("/")[2]
-
-
-def service_account_subject(namespace: str, service_account: str) -> str:
-    """The `sub` claim of a Kubernetes service account's token."""
-    return f"system:serviceaccount:{namespace}:{service_account}"
 
 
 def mount_options(volume: BlobVolumeArgs, volume_handle: str) -> list[str]:
@@ -158,7 +139,7 @@ class BlobVolumes(pulumi.ComponentResource):
             cluster=self._cluster,
             jobs=self._jobs,
             account=account,
-            annotations={"azure.workload.identity/client-id": identity.client_id},
+            annotations={CLIENT_ID_ANNOTATION: identity.client_id},
             parent=self,
         )
         return identity, self._mount(name, account, volume, identity)
@@ -168,42 +149,16 @@ class BlobVolumes(pulumi.ComponentResource):
     ) -> managedidentity.UserAssignedIdentity:
         """The managed identity of one volume, trusting only its service account's token
         and holding a data role on only its container."""
-        context = self._azure.context
-        identity = managedidentity.UserAssignedIdentity(
+        return container_identity(
             name,
-            resource_name_=name,
-            resource_group_name=context.resource_group_name,
-            location=context.location,
-            tags=dict(sorted(context.tags.items())),
-            opts=context.options(self),
-        )
-        managedidentity.FederatedIdentityCredential(
-            name,
-            federated_identity_credential_resource_name=service_account,
-            resource_name_=identity.name,
-            resource_group_name=context.resource_group_name,
-            issuer=self._azure.oidc_issuer_url,
-            subject=service_account_subject(self._jobs.namespace_name, service_account),
-            audiences=[TOKEN_AUDIENCE],
-            opts=context.options(self),
-        )
-        container = self._storage.containers[volume.container]
-        authorization.RoleAssignment(
-            name,
-            scope=container.id,
-            role_definition_id=container.id.apply(
-                lambda container_id: role_definition_id(
-                    subscription_of(container_id), volume.access
-                )
-            ),
-            principal_id=identity.principal_id,
-            # Without it Azure looks the new identity up in Microsoft Graph first, which
-            # may not have it yet ("PrincipalNotFound").
-            principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+            azure=self._azure,
+            namespace=self._jobs.namespace_name,
+            service_account=service_account,
+            container=self._storage.containers[volume.container],
+            role=role_definition(volume.access),
             description=f"Plinth: blobfuse2 volume {service_account} ({volume.access})",
-            opts=context.options(self),
+            parent=self,
         )
-        return identity
 
     def _mount(
         self,

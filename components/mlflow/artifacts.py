@@ -31,8 +31,6 @@ S3_OBJECT_ACTIONS = (
     "s3:GetObject",
     "s3:PutObject",
 )
-WORKLOAD_IDENTITY_LABEL = {"azure.workload.identity/use": "true"}
-CLIENT_ID_ANNOTATION = "azure.workload.identity/client-id"
 
 
 def artifact_statements(
@@ -121,54 +119,28 @@ def blob_container_store(
 ) -> ArtifactStore:
     """aks: the blob_storage container through a managed identity federated to MLflow's
     service account."""
-    from pulumi_azure_native import authorization, managedidentity  # noqa: PLC0415
-
     from components.blob_storage import COMPONENT as BLOB_STORAGE  # noqa: PLC0415
     from components.blob_storage.account import BlobStorage  # noqa: PLC0415
-    from components.blob_storage.volumes import (  # noqa: PLC0415
+    from components.blob_storage.identity import (  # noqa: PLC0415
+        CLIENT_ID_ANNOTATION,
         STORAGE_BLOB_DATA_CONTRIBUTOR,
-        TOKEN_AUDIENCE,
-        service_account_subject,
-        subscription_of,
+        WORKLOAD_IDENTITY_LABEL,
+        container_identity,
     )
 
     storage = deployed.require(BLOB_STORAGE)
     azure = cluster.azure
     if not isinstance(storage, BlobStorage) or azure is None:  # pragma: no cover
         raise TypeError(f"{name}: MLflow on aks needs blob_storage and the cluster's Azure")
-    context, identity_name = azure.context, f"{name}-artifacts"
-    identity = managedidentity.UserAssignedIdentity(
-        identity_name,
-        resource_name_=identity_name,
-        resource_group_name=context.resource_group_name,
-        location=context.location,
-        tags=dict(sorted(context.tags.items())),
-        opts=context.options(parent),
-    )
-    managedidentity.FederatedIdentityCredential(
-        identity_name,
-        federated_identity_credential_resource_name=FULLNAME,
-        resource_name_=identity.name,
-        resource_group_name=context.resource_group_name,
-        issuer=azure.oidc_issuer_url,
-        subject=service_account_subject(args.namespace, FULLNAME),
-        audiences=[TOKEN_AUDIENCE],
-        opts=context.options(parent),
-    )
-    container = storage.containers[args.artifact_container]
-    authorization.RoleAssignment(
-        identity_name,
-        scope=container.id,
-        role_definition_id=container.id.apply(
-            lambda container_id: (
-                f"/subscriptions/{subscription_of(container_id)}/providers/"
-                f"Microsoft.Authorization/roleDefinitions/{STORAGE_BLOB_DATA_CONTRIBUTOR}"
-            )
-        ),
-        principal_id=identity.principal_id,
-        principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+    identity = container_identity(
+        f"{name}-artifacts",
+        azure=azure,
+        namespace=args.namespace,
+        service_account=FULLNAME,
+        container=storage.containers[args.artifact_container],
+        role=STORAGE_BLOB_DATA_CONTRIBUTOR,
         description=f"Plinth: MLflow artifacts ({args.namespace}/{FULLNAME})",
-        opts=context.options(parent),
+        parent=parent,
     )
     return ArtifactStore(
         values={

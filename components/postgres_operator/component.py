@@ -75,10 +75,6 @@ class PostgresOperator(ChartComponent):
         )
         self.monitored = monitoring is not None
         """Whether monitoring is deployed: the clusters it runs get a PodMonitor too."""
-        self.monitoring_crds: list[pulumi.Resource] = (
-            list(monitoring.crds) if monitoring is not None else []
-        )
-        """Monitoring's CRDs, which those PodMonitors wait for."""
         self.register_outputs({"namespace": args.namespace})
 
 

@@ -16,10 +16,18 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pytest
+import yaml
+from pulumi_azure_native.provider import Provider as AzureProvider
 
 from clouds.aws.context import AwsCloud, AwsContext, AwsNetwork, OidcIssuer
+from clouds.azure.context import AzureCloud, AzureContext
+from components.blob_storage import COMPONENT as BLOB_STORAGE
+from components.blob_storage.account import BlobStorage
+from components.blob_storage.args import BlobStorageArgs
+from components.blob_storage.identity import STORAGE_BLOB_DATA_CONTRIBUTOR
 from components.cluster import Cluster
 from components.contract import Deployed
+from components.mlflow import COMPONENT as MLFLOW
 from components.mlflow.database import MlflowDatabase, database_problem, deploy_database
 from components.mlflow.database.args import (
     CloudNativePgArgs,
@@ -35,10 +43,11 @@ from components.postgres_operator.component import PostgresOperator
 from plinth.diff import diff_plans
 from plinth.diff_report import format_diff
 from plinth.engine import record
-from plinth.placeholders import aws_outputs
-from stacks.config import load_platform_config
+from plinth.placeholders import DEFAULT_LOCATION, SUBSCRIPTION_ID, aws_outputs, azure_outputs
+from stacks.config import ConfigError, load_platform_config
 from stacks.tiers import MLFLOW_DATABASE_TIER_DEFAULTS
 from tests.components.mesh_fixtures import StandInMonitoring
+from tests.conftest import ROOT
 from tests.policy_harness import violations
 from tests.stacks.test_config import SOURCE, valid_values
 from tests.upstream_schemas import crd_for, custom_resource_errors, installed_upstream_files
@@ -74,6 +83,16 @@ BACKUP = CloudNativePgBackupArgs(
     endpoint_url="https://minio.example.com",
     credentials_secret="backup-keys",  # noqa: S106 (a Secret's name)
 )
+# aks: the defaults, the blob_storage container `backups` under mlflow/.
+BLOB_BACKUP = CloudNativePgBackupArgs()
+LOCATION = "westeurope"
+RESOURCE_GROUP = "plinth-test"
+ISSUER = "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/x/"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+FEDERATED = "azure-native:managedidentity:FederatedIdentityCredential"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+BLOB_CONTAINER = "azure-native:storage:BlobContainer"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 
 Entries = list[dict[str, Any]]
 
@@ -100,17 +119,32 @@ def aws_cloud(protect: bool) -> AwsCloud:
     return AwsCloud(context, issuer, network)
 
 
+def azure_cloud(protect: bool) -> AzureCloud:
+    context = AzureContext(
+        provider=AzureProvider("azure", location=LOCATION),
+        location=LOCATION,
+        resource_group_name=pulumi.Output.from_input(RESOURCE_GROUP),
+        protect_stateful=protect,
+        tags=TAGS,
+    )
+    return AzureCloud(context, oidc_issuer_url=pulumi.Output.from_input(ISSUER))
+
+
 def build(
     args: MlflowDatabaseArgs | None = None,
     *,
     on_eks: bool = True,
+    on_aks: bool = False,
     protect: bool = False,
     monitored: bool = False,
     returned: dict[str, MlflowDatabase] | None = None,
 ) -> Entries:
-    """The database of `args` (default settings), on EKS or an existing cluster."""
+    """The database of `args` (default settings), on EKS, AKS (with a storage account
+    holding a `backups` container) or an existing cluster."""
+    on_eks = on_eks and not on_aks
 
     def program() -> None:
+        azure = azure_cloud(protect) if on_aks else None
         cluster = Cluster(
             name="test",
             provider=k8s.Provider("k8s"),
@@ -120,10 +154,17 @@ def build(
             protect_stateful=protect,
             labels=LABELS,
             aws=aws_cloud(protect) if on_eks else None,
+            azure=azure,
         )
         resources: dict[str, pulumi.ComponentResource] = {}
         if monitored:
             resources[MONITORING.key] = StandInMonitoring()
+        if azure is not None:
+            resources[BLOB_STORAGE.key] = BlobStorage(
+                "blob",
+                BlobStorageArgs.model_validate({"containers": {"backups": {}}}),
+                azure_context=azure.context,
+            )
         if not on_eks:
             resources[POSTGRES_OPERATOR.key] = PostgresOperator(
                 "postgres-operator",
@@ -344,10 +385,14 @@ def test_the_cluster_waits_for_the_operator_and_its_crds(cnpg: Entries) -> None:
 
 def test_the_cluster_is_protected_and_retained_in_prod_only(cnpg: Entries) -> None:
     assert only(cnpg, CNPG_CLUSTER)["protect"] is False
-    prod = build(MlflowDatabaseArgs(), on_eks=False, protect=True)
+    # Prod's policy also wants a standby and scheduled backups (cnpg-instances-ha,
+    # cnpg-backups-scheduled), as prod environments configure.
+    settings = CloudNativePgArgs(instances=3, backup=BACKUP)
+    prod = build(MlflowDatabaseArgs(cloudnative_pg=settings), on_eks=False, protect=True)
     database = only(prod, CNPG_CLUSTER)
     assert (database["protect"], database["retain_on_delete"]) == (True, True)
-    assert [v for v in violations(database, tier="prod") if v.level == "mandatory"] == []
+    found = violations(database, only(prod, SCHEDULED_BACKUP), tier="prod")
+    assert [v for v in found if v.level == "mandatory"] == []
 
 
 def test_metrics_are_scraped_only_with_monitoring(cnpg: Entries) -> None:
@@ -378,6 +423,95 @@ def test_backups_go_to_the_object_store_with_the_teams_keys(cnpg_backed_up: Entr
     assert schedule["method"] == "barmanObjectStore"
 
 
+# --- backups to Azure Blob on aks ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cnpg_blob_backed_up() -> Entries:
+    settings = CloudNativePgArgs(instances=3, backup=BLOB_BACKUP)
+    return build(
+        MlflowDatabaseArgs(cloudnative_pg=settings), on_aks=True, protect=True, monitored=True
+    )
+
+
+def azure_output(entries: Entries, type_token: str, name: str, output: str) -> Any:
+    """The placeholder output the mock engine gave the resource `name` of `type_token`."""
+    (entry,) = [e for e in of_type(entries, type_token) if e["name"] == name]
+    outputs = azure_outputs(
+        entry["type"], entry["name"], entry["inputs"], SUBSCRIPTION_ID, DEFAULT_LOCATION
+    )
+    return outputs[output]
+
+
+def test_aks_backups_go_to_the_backup_container_as_the_workload_identity(
+    cnpg_blob_backed_up: Entries,
+) -> None:
+    spec = only(cnpg_blob_backed_up, CNPG_CLUSTER)["inputs"]["spec"]
+    account = only(cnpg_blob_backed_up, STORAGE_ACCOUNT)["inputs"]["accountName"]
+    store = spec["backup"]["barmanObjectStore"]
+    assert store["destinationPath"] == f"https://{account}.blob.core.windows.net/backups/mlflow"
+    assert store["azureCredentials"] == {"inheritFromAzureAD": True}
+    assert "s3Credentials" not in store
+    assert "endpointURL" not in store
+    client_id = azure_output(cnpg_blob_backed_up, IDENTITY, f"{NAME}-db-backup", "clientId")
+    annotations = spec["serviceAccountTemplate"]["metadata"]["annotations"]
+    assert annotations == {"azure.workload.identity/client-id": client_id}
+    assert spec["inheritedMetadata"]["labels"] == {
+        **LABELS,
+        "azure.workload.identity/use": "true",
+    }
+    schedule = only(cnpg_blob_backed_up, SCHEDULED_BACKUP)["inputs"]["spec"]
+    assert schedule["method"] == "barmanObjectStore"
+    assert schedule["cluster"] == {"name": "mlflow-db"}
+
+
+def test_the_backup_identity_trusts_only_the_clusters_service_account(
+    cnpg_blob_backed_up: Entries,
+) -> None:
+    (credential,) = of_type(cnpg_blob_backed_up, FEDERATED)
+    inputs = credential["inputs"]
+    # CloudNativePG runs the instances as a service account named after the Cluster.
+    assert inputs["subject"] == f"system:serviceaccount:{NAMESPACE}:mlflow-db"
+    assert inputs["issuer"] == ISSUER
+    assert inputs["audiences"] == ["api://AzureADTokenExchange"]
+    identity_name = azure_output(cnpg_blob_backed_up, IDENTITY, f"{NAME}-db-backup", "name")
+    assert inputs["resourceName"] == identity_name
+
+
+def test_the_backup_identity_may_write_only_the_backup_container(
+    cnpg_blob_backed_up: Entries,
+) -> None:
+    (assignment,) = of_type(cnpg_blob_backed_up, ROLE_ASSIGNMENT)
+    inputs = assignment["inputs"]
+    backups = azure_output(cnpg_blob_backed_up, BLOB_CONTAINER, "blob-backups", "id")
+    assert str(backups).endswith("/blobServices/default/containers/backups")
+    assert inputs["scope"] == backups
+    assert inputs["roleDefinitionId"] == (
+        f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Authorization/"
+        f"roleDefinitions/{STORAGE_BLOB_DATA_CONTRIBUTOR}"
+    )
+    principal = azure_output(cnpg_blob_backed_up, IDENTITY, f"{NAME}-db-backup", "principalId")
+    assert inputs["principalId"] == principal
+
+
+def test_aks_without_backups_creates_no_identity() -> None:
+    entries = build(MlflowDatabaseArgs(), on_aks=True)
+    assert of_type(entries, IDENTITY) == []
+    spec = only(entries, CNPG_CLUSTER)["inputs"]["spec"]
+    assert "serviceAccountTemplate" not in spec
+    assert "azure.workload.identity/use" not in spec["inheritedMetadata"]["labels"]
+
+
+def test_the_policy_pack_finds_nothing_mandatory_with_aks_backups(
+    cnpg_blob_backed_up: Entries,
+) -> None:
+    database = only(cnpg_blob_backed_up, CNPG_CLUSTER)
+    schedule = only(cnpg_blob_backed_up, SCHEDULED_BACKUP)
+    assert [v for v in violations(database, tier="prod") if v.level == "mandatory"] != []
+    found = violations(database, schedule, tier="prod")
+    assert [v for v in found if v.level == "mandatory"] == []
+
+
 def crd_files(upstream: Path, entries: Entries) -> list[str]:
     """The CRD files the plan installs (the operator's), and the PodMonitor's, which the
     monitoring component installs in an environment."""
@@ -385,11 +519,13 @@ def crd_files(upstream: Path, entries: Entries) -> list[str]:
 
 
 @pytest.mark.parametrize("token", [CNPG_CLUSTER, SCHEDULED_BACKUP, POD_MONITOR])
+@pytest.mark.parametrize("store", ["s3", "azure"])
 def test_custom_resources_match_the_pinned_crds(
-    cnpg_backed_up: Entries, token: str, upstream: Path
+    cnpg_backed_up: Entries, cnpg_blob_backed_up: Entries, store: str, token: str, upstream: Path
 ) -> None:
-    obj = only(cnpg_backed_up, token)["inputs"]
-    crd = crd_for(upstream, obj, crd_files(upstream, cnpg_backed_up))
+    entries = cnpg_backed_up if store == "s3" else cnpg_blob_backed_up
+    obj = only(entries, token)["inputs"]
+    crd = crd_for(upstream, obj, crd_files(upstream, entries))
     assert crd is not None, f"no upstream CRD for {token}"
     assert custom_resource_errors(crd, obj) == []
 
@@ -429,6 +565,48 @@ def test_off_eks_the_database_needs_the_operator() -> None:
     assert problem is not None
     assert "plinth:postgres_operator.enabled to true" in problem
     assert database_problem(MlflowDatabaseArgs(), config_of()) is None
+
+
+def aks_config(backup: dict[str, Any], containers: dict[str, Any] | None = None) -> Any:
+    """aks-dev's environment file with MLflow's database `backup` (and blob containers)."""
+    document = yaml.safe_load((ROOT / "environments" / "Pulumi.aks-dev.yaml").read_text())
+    values = {k.removeprefix("plinth:"): v for k, v in document["config"].items()}
+    values["mlflow"]["database"] = {"cloudnative_pg": {"backup": backup}}
+    if containers is not None:
+        values["blob_storage"]["containers"] = containers
+    return load_platform_config(values, source=SOURCE)
+
+
+def test_aks_backups_with_the_defaults_and_a_backup_container_load() -> None:
+    config = aks_config({})
+    assert database_problem(config.args(MLFLOW).database, config) is None
+
+
+@pytest.mark.parametrize(
+    ("backup", "containers", "expected"),
+    [
+        (BACKUP.model_dump(exclude_defaults=True), None, "remove them and set container"),
+        ({"container": "archive"}, None, "backup.container is 'archive'"),
+        ({}, {"datasets": {}}, "add it under plinth:blob_storage.containers"),
+    ],
+)
+def test_aks_backup_mistakes_are_one_line(
+    backup: dict[str, Any], containers: dict[str, Any] | None, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        aks_config(backup, containers)
+    assert expected in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_off_azure_backups_need_a_destination_and_keys() -> None:
+    config = config_of()
+    args = MlflowDatabaseArgs(cloudnative_pg=CloudNativePgArgs(backup=BLOB_BACKUP))
+    problem = database_problem(args, config)
+    assert problem is not None
+    assert "needs destination_path (s3://bucket/prefix) and credentials_secret" in problem
+    backed_up = MlflowDatabaseArgs(cloudnative_pg=CloudNativePgArgs(backup=BACKUP))
+    assert database_problem(backed_up, config) is None
 
 
 @pytest.mark.parametrize(

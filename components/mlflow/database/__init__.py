@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from components.blob_storage import COMPONENT as BLOB_STORAGE
 from components.postgres_operator import COMPONENT as POSTGRES_OPERATOR
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
     from components.cluster import Cluster
     from components.contract import Deployed
-    from components.mlflow.database.args import MlflowDatabaseArgs
+    from components.mlflow.database.args import CloudNativePgBackupArgs, MlflowDatabaseArgs
     from stacks.config import PlatformConfig
 
 POSTGRES_PORT = 5432
@@ -88,6 +89,7 @@ def deploy_database(
         args,
         cluster,
         operator=operator,
+        deployed=deployed,
         namespace=namespace,
         parent=parent,
         depends_on=depends_on,
@@ -115,5 +117,37 @@ def database_problem(args: MlflowDatabaseArgs, config: PlatformConfig) -> str | 
             "postgres_operator.enabled is false but MLflow's database runs on CloudNativePG "
             f"off eks (target {config.cluster.target!r}): set plinth:postgres_operator.enabled "
             "to true"
+        )
+    backup = args.cloudnative_pg.backup
+    if backup is None or config.on_eks:
+        return None
+    return _blob_backup_problem(backup, config) if config.on_aks else _s3_backup_problem(backup)
+
+
+def _s3_backup_problem(backup: CloudNativePgBackupArgs) -> str | None:
+    """Off Azure the backups go to an S3-compatible store with the team's key pair."""
+    if backup.destination_path is None or backup.credentials_secret is None:
+        return (
+            "mlflow.database.cloudnative_pg.backup needs destination_path (s3://bucket/prefix) "
+            "and credentials_secret on this cluster: set both (and endpoint_url unless AWS S3)"
+        )
+    return None
+
+
+def _blob_backup_problem(backup: CloudNativePgBackupArgs, config: PlatformConfig) -> str | None:
+    """On aks the backups go to a blob_storage container through workload identity."""
+    s3_settings = (backup.destination_path, backup.endpoint_url, backup.credentials_secret)
+    if s3_settings != (None, None, None):
+        return (
+            "mlflow.database.cloudnative_pg.backup sets destination_path, endpoint_url or "
+            "credentials_secret, but on aks backups go to a blob_storage container through "
+            "workload identity: remove them and set container (and path)"
+        )
+    blobs = config.args(BLOB_STORAGE)
+    if not blobs.enabled or backup.container not in blobs.containers:
+        return (
+            f"mlflow.database.cloudnative_pg.backup.container is {backup.container!r}, not a "
+            "container of plinth:blob_storage: add it under plinth:blob_storage.containers or "
+            "set backup.container to one of its containers"
         )
     return None

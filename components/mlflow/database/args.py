@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from components.args import DNS_LABEL, SECRET_CAPABLE, ContainerResources, FrozenModel
+from components.blob_storage.args import CONTAINER_NAME
 
 # A PostgreSQL identifier Plinth also uses as a Kubernetes-safe name: lower case, no dash.
 POSTGRES_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
@@ -54,23 +55,48 @@ class RdsArgs(FrozenModel):
 
 
 class CloudNativePgBackupArgs(FrozenModel):
-    """Where the CloudNativePG cluster backs up to: an S3-compatible object store."""
+    """Where the CloudNativePG cluster backs up to. The form follows the target: on an
+    `existing` cluster an S3-compatible object store with the team's key pair
+    (`destination_path`, `endpoint_url`, `credentials_secret`); on `aks` a container of the
+    environment's storage account (blob_storage), reached through a managed identity
+    federated to the Cluster's service account (`container`, `path`), with no key."""
 
-    destination_path: str = Field(
+    destination_path: str | None = Field(
+        None,
         pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$",
-        description="s3://bucket/prefix the base backups and WAL archive go to.",
+        description=(
+            "existing: s3://bucket/prefix the base backups and WAL archive go to (required "
+            "there); aks: leave unset."
+        ),
     )
     endpoint_url: str | None = Field(
         None,
         pattern=r"^https?://",
-        description="The S3-compatible endpoint; unset for AWS S3 itself.",
+        description="existing: the S3-compatible endpoint; unset for AWS S3 itself.",
     )
-    credentials_secret: str = Field(
+    credentials_secret: str | None = Field(
+        None,
         pattern=DNS_LABEL,
         description=(
-            "A Secret the team creates in MLflow's namespace with keys ACCESS_KEY_ID and "
-            "ACCESS_SECRET_KEY (never keys in config)."
+            "existing: a Secret the team creates in MLflow's namespace with keys "
+            "ACCESS_KEY_ID and ACCESS_SECRET_KEY (never keys in config; required there); "
+            "aks: leave unset (workload identity)."
         ),
+    )
+    container: str = Field(
+        "backups",
+        pattern=CONTAINER_NAME,
+        min_length=3,
+        max_length=63,
+        description=(
+            "aks: the blob_storage container backups go to; a container of their own, "
+            "since the backup identity may read, write and delete all of it."
+        ),
+    )
+    path: str = Field(
+        "mlflow",
+        pattern=r"^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$",
+        description="aks: the folder in `container` (barman adds `<cluster_name>/` below it).",
     )
     retention_days: int = Field(30, ge=1, le=3650, description="Days backups are kept.")
     schedule: str = Field(
@@ -100,7 +126,11 @@ class CloudNativePgArgs(FrozenModel):
         description="Resources of each PostgreSQL instance.",
     )
     backup: CloudNativePgBackupArgs | None = Field(
-        None, description="Backups to an object store; unset: no backups (not in prod)."
+        None,
+        description=(
+            "Backups to an object store (existing: S3-compatible; aks: Azure Blob); unset: "
+            "no backups (not in prod)."
+        ),
     )
 
 
