@@ -20,12 +20,11 @@ from clouds.azure.context import AzureCloud, AzureContext
 from components.blob_storage import COMPONENT
 from components.blob_storage.account import BlobStorage, default_account_name
 from components.blob_storage.args import BlobStorageArgs
-from components.blob_storage.volumes import (
-    BLOB_DRIVER,
+from components.blob_storage.identity import (
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_READER,
-    BlobVolumes,
 )
+from components.blob_storage.volumes import BLOB_DRIVER, BlobVolumes
 from components.cluster import Cluster
 from components.contract import ClusterFacts, Deployed, Placement
 from components.jobs_namespace import COMPONENT as JOBS_NAMESPACE
