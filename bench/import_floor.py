@@ -27,7 +27,7 @@ KUBERNETES_GROUPS = (
     "storage.v1",
     "yaml.v2",
 )
-AWS_SERVICES = ("autoscaling", "cloudwatch", "ec2", "eks", "iam", "kms", "s3")
+AWS_SERVICES = ("autoscaling", "cloudwatch", "ec2", "eks", "iam", "kms", "rds", "s3")
 MODULES = (
     "pulumi",
     "pulumi.runtime.mocks",

@@ -262,9 +262,14 @@ def _settings(path: str, field: FieldInfo, states: Mapping[str, Any]) -> Iterato
         yield from _walk(path, nested, states)
         return
     yield _setting(path, field, states)
+    # A map of models shows an entry's settings; an optional model (unset by default)
+    # the settings of the object once given.
     entry = _map_value_model(field.annotation)
     if entry is not None:
         yield from _walk(f"{path}.{ENTRY}", entry, dict.fromkeys(states, REQUIRED))
+    optional = optional_model(field.annotation)
+    if optional is not None:
+        yield from _walk(path, optional, dict.fromkeys(states, REQUIRED))
 
 
 def _walk(path: str, model: type[BaseModel], states: Mapping[str, Any]) -> Iterator[Setting]:
@@ -425,6 +430,14 @@ def _map_value_model(annotation: Any) -> type[BaseModel] | None:
     if typing.get_origin(annotation) is dict:
         return _model_of(typing.get_args(annotation)[1])
     return None
+
+
+def optional_model(annotation: Any) -> type[BaseModel] | None:
+    """The model of `Model | None`, else None."""
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return None
+    others = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    return _model_of(others[0]) if len(others) == 1 else None
 
 
 def _union_models(annotation: Any) -> list[type[BaseModel]]:

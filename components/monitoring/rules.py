@@ -24,10 +24,13 @@ PLATFORM_CONTROLLERS = (
     "cert-manager-cainjector",
     "cert-manager-webhook",
     "cluster-autoscaler",
+    # CloudNativePG's operator (components/postgres_operator/).
+    "cnpg",
     "grafana",
     "istio-ingressgateway",
     "istiod",
     "kube-state-metrics",
+    "mlflow",
     "monitoring-operator",
     "spark-operator-controller",
     "spark-operator-webhook",

@@ -144,7 +144,8 @@ def test_examples_run_in_dev_and_never_in_prod(
         )
 
     assert synthesized["local"].environment.platform.tier == "dev"
-    assert examples(synthesized["local"]) == ["PyTorchJob", "SparkApplication"]
+    # the Spark example's program comes in a ConfigMap of its own
+    assert examples(synthesized["local"]) == ["ConfigMap", "PyTorchJob", "SparkApplication"]
     assert synthesized["onprem"].environment.platform.tier == "prod"
     assert examples(synthesized["onprem"]) == []
 

@@ -197,14 +197,30 @@ def test_check_writes_other_formats(report_format: str) -> None:
 
 # Prod sends alerts somewhere (alert-receivers-set): a receiver as the prod files set one.
 PROD_MONITORING = {"alert_receiver": {"webhook_url": "http://alert-relay.ops.svc:9095/"}}
+# What prod asks of MLflow's CloudNativePG database beyond the tier's defaults: backups.
+PROD_DATABASE_BACKUP = {
+    "destination_path": "s3://ml-backups/mlflow-db",
+    "endpoint_url": "https://s3.example.internal",
+    "credentials_secret": "mlflow-db-backup",
+}
 
 
-def test_mandatory_violation_exits_1(tmp_path: Path) -> None:
+def prod_config() -> dict[str, object]:
+    """local's configuration at the prod tier, with what prod requires set (an alert
+    receiver, database backups) and the examples, which prod refuses, off."""
     config = local_config()
     config["plinth:tier"] = "prod"
     config["plinth:spark_operator"] = {"example": False}
     config["plinth:training_operator"] = {"example": False}
     config["plinth:monitoring"] = PROD_MONITORING
+    mlflow = config["plinth:mlflow"]
+    assert isinstance(mlflow, dict)
+    mlflow["database"] = {"cloudnative_pg": {"backup": PROD_DATABASE_BACKUP}}
+    return config
+
+
+def test_mandatory_violation_exits_1(tmp_path: Path) -> None:
+    config = prod_config()
     write_environment(tmp_path, "strict", config)
     (tmp_path / "stacks").symlink_to(ROOT / "stacks")
     result = run_plinth("check", "strict", "--format", "json", project=tmp_path)
@@ -258,11 +274,7 @@ def test_policy_config_prints_what_check_uses() -> None:
 
 
 def test_a_waiver_relaxes_its_rule_and_is_printed_with_its_reason(tmp_path: Path) -> None:
-    config = local_config()
-    config["plinth:tier"] = "prod"
-    config["plinth:spark_operator"] = {"example": False}
-    config["plinth:training_operator"] = {"example": False}
-    config["plinth:monitoring"] = PROD_MONITORING
+    config = prod_config()
     reason = "mirror pins digests; revisit by 2027-03"
     config["plinth:policy"] = {
         "waivers": {"images-pinned-by-digest": {"enforcement_level": "advisory", "reason": reason}}

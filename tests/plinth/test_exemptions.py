@@ -30,6 +30,7 @@ def moved(**changes: Any) -> dict[str, Any]:
         "gpu": {"namespace": "gpu-agents"},
         "cert_manager": {"namespace": "certificates"},
         "mesh": {"namespace": "mesh-system", "gateway_namespace": "mesh-gateway"},
+        "postgres_operator": {"namespace": "databases"},
     }
     for key, change in changes.items():
         values[key] = {**values.get(key, {}), **change}
@@ -45,6 +46,7 @@ def test_each_deployed_component_adds_the_namespace_it_creates() -> None:
         "certificates",
         "mesh-system",
         "mesh-gateway",
+        "databases",
     )
 
 
@@ -56,6 +58,7 @@ def test_each_deployed_component_adds_the_namespace_it_creates() -> None:
         ({"training_operator": OFF}, "training"),
         ({"gpu": {"enabled": False}}, "gpu-agents"),
         ({"mesh": {"enabled": False}}, "mesh-gateway"),
+        ({"postgres_operator": {"enabled": False}}, "databases"),
         # Without a GPU pool, GPU enablement is not deployed.
         ({"node_pools": {"cpu": {"max_size": 2}}}, "gpu-agents"),
     ],
@@ -65,7 +68,7 @@ def test_a_component_that_is_not_deployed_adds_nothing(
 ) -> None:
     found = platform_namespaces(load(moved(**changes)))
     assert left_out not in found
-    assert len(found) == 7 - (2 if left_out == "mesh-gateway" else 1)
+    assert len(found) == 8 - (2 if left_out == "mesh-gateway" else 1)
 
 
 def test_the_namespaces_join_both_rules_next_to_kubernetes_own() -> None:
