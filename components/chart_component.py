@@ -88,14 +88,22 @@ class ChartComponent(pulumi.ComponentResource):
         )
 
     def install_charts(
-        self, releases: Sequence[ChartRelease], depends_on: Sequence[pulumi.Resource] = ()
+        self,
+        releases: Sequence[ChartRelease],
+        depends_on: Sequence[pulumi.Resource] = (),
+        transforms: Sequence[pulumi.ResourceTransform] = (),
     ) -> list[Chart]:
         """Each release in the component's namespace, once the namespace, the CRDs and
         `depends_on` exist: Secrets its pods read, another component's CRDs its values
-        use (a ServiceMonitor's)."""
+        use (a ServiceMonitor's). `transforms` set on the rendered objects what a chart
+        has no value for."""
         after = self.cluster.chart_options(
             self, depends_on=[self.namespace, *self.crds, *depends_on]
         )
+        if transforms:
+            after = pulumi.ResourceOptions.merge(
+                after, pulumi.ResourceOptions(transforms=list(transforms))
+            )
         return [
             Chart(
                 release.resource_name,

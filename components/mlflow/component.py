@@ -23,10 +23,9 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pulumi_kubernetes.helm.v4 import Chart, RepositoryOptsArgs
 
 from components import versions
-from components.chart_component import ChartComponent
+from components.chart_component import ChartComponent, ChartRelease
 from components.cluster import Cluster
 from components.contract import Deployed
 from components.exposed import ExposedService
@@ -154,22 +153,14 @@ class Mlflow(ChartComponent):
             artifacts=store,
             metrics=monitoring is not None,
         )
-        # Like install_charts, plus a transform for what the chart has no value for.
-        self.chart = Chart(
-            name,
-            chart="mlflow",
-            version=versions.MLFLOW_CHART,
-            repository_opts=RepositoryOptsArgs(repo=versions.MLFLOW_CHART_REPO),
-            namespace=args.namespace,
-            skip_crds=True,
-            values=values,
-            opts=pulumi.ResourceOptions.merge(
-                cluster.chart_options(
-                    self,
-                    depends_on=[self.namespace, *self._secrets(name), *self.database.resources],
-                ),
-                pulumi.ResourceOptions(transforms=[harden_server_pod]),
-            ),
+        [self.chart] = self.install_charts(
+            [
+                ChartRelease(
+                    name, "mlflow", versions.MLFLOW_CHART, versions.MLFLOW_CHART_REPO, values
+                )
+            ],
+            depends_on=[*self._secrets(name), *self.database.resources],
+            transforms=[harden_server_pod],
         )
         self._route(name, mesh, jobs)
         clients = [mesh.args.gateway_namespace]
