@@ -25,6 +25,22 @@ GRAFANA = ExposedService("monitoring", "grafana", 80)
 PROMETHEUS = ExposedService("monitoring", "prometheus-operated", 9090)
 
 
+def bare_cluster(
+    *, protect: bool = False, labels: dict[str, str] | None = None, **clouds: Any
+) -> Cluster:
+    """A test cluster without GPUs (`clouds`: its `aws` or `azure`, for a cloud target)."""
+    return Cluster(
+        name="test",
+        provider=k8s.Provider("k8s"),
+        kubernetes_version="1.33",
+        default_storage_class="standard",
+        gpu=None,
+        protect_stateful=protect,
+        labels=LABELS if labels is None else labels,
+        **clouds,
+    )
+
+
 class StandInMonitoring(pulumi.ComponentResource):
     """What the monitoring component offers other components: its CRDs and Services."""
 
@@ -49,15 +65,7 @@ def build(
     """cert-manager and the mesh on a bare cluster; with `monitored`, monitoring deployed."""
 
     def program() -> None:
-        cluster = Cluster(
-            name="test",
-            provider=k8s.Provider("k8s"),
-            kubernetes_version="1.33",
-            default_storage_class="standard",
-            gpu=None,
-            protect_stateful=False,
-            labels=LABELS,
-        )
+        cluster = bare_cluster()
         resources: dict[str, pulumi.ComponentResource] = {}
         if monitored:
             resources[MONITORING.key] = StandInMonitoring()

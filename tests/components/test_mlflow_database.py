@@ -25,7 +25,6 @@ from components.blob_storage import COMPONENT as BLOB_STORAGE
 from components.blob_storage.account import BlobStorage
 from components.blob_storage.args import BlobStorageArgs
 from components.blob_storage.identity import STORAGE_BLOB_DATA_CONTRIBUTOR
-from components.cluster import Cluster
 from components.contract import Deployed
 from components.mlflow import COMPONENT as MLFLOW
 from components.mlflow.database import MlflowDatabase, database_problem, deploy_database
@@ -46,7 +45,7 @@ from plinth.engine import record
 from plinth.placeholders import DEFAULT_LOCATION, SUBSCRIPTION_ID, aws_outputs, azure_outputs
 from stacks.config import ConfigError, load_platform_config
 from stacks.tiers import MLFLOW_DATABASE_TIER_DEFAULTS
-from tests.components.mesh_fixtures import StandInMonitoring
+from tests.components.mesh_fixtures import StandInMonitoring, bare_cluster
 from tests.conftest import ROOT
 from tests.policy_harness import violations
 from tests.stacks.test_config import SOURCE, valid_values
@@ -145,13 +144,8 @@ def build(
 
     def program() -> None:
         azure = azure_cloud(protect) if on_aks else None
-        cluster = Cluster(
-            name="test",
-            provider=k8s.Provider("k8s"),
-            kubernetes_version="1.33",
-            default_storage_class="standard",
-            gpu=None,
-            protect_stateful=protect,
+        cluster = bare_cluster(
+            protect=protect,
             labels=LABELS,
             aws=aws_cloud(protect) if on_eks else None,
             azure=azure,

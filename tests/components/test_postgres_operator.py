@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pytest
 
 from components import versions
-from components.cluster import Cluster
 from components.contract import ClusterFacts, Deployed
 from components.monitoring import COMPONENT as MONITORING
 from components.monitoring import deployed_monitoring
@@ -22,14 +20,13 @@ from plinth.engine import kubernetes_objects, record
 from plinth.synth import synthesize
 from plinth.upstream import upstream_file_for_url
 from stacks.config import ConfigError, load_platform_config
-from tests.components.mesh_fixtures import StandInMonitoring
+from tests.components.mesh_fixtures import StandInMonitoring, bare_cluster
 from tests.policy_harness import violations
 from tests.stacks.test_config import SOURCE
 from tests.stacks.test_config_refusals import eks_values
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
-LABELS = {"app.kubernetes.io/part-of": "plinth"}
 
 Entries = list[dict[str, Any]]
 
@@ -38,15 +35,7 @@ def build(args: PostgresOperatorArgs | None = None, *, monitored: bool = False) 
     """The operator on a bare cluster; with `monitored`, monitoring deployed."""
 
     def program() -> None:
-        cluster = Cluster(
-            name="test",
-            provider=k8s.Provider("k8s"),
-            kubernetes_version="1.33",
-            default_storage_class="standard",
-            gpu=None,
-            protect_stateful=False,
-            labels=LABELS,
-        )
+        cluster = bare_cluster()
         resources: dict[str, pulumi.ComponentResource] = {}
         if monitored:
             resources[MONITORING.key] = StandInMonitoring()
